@@ -1,0 +1,1 @@
+"""Adapters: one package per external system, behind one contract and one registry."""

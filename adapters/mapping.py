@@ -1,0 +1,258 @@
+"""Mapping specs and code lists: data in `mappings/`, checked when an adapter is built.
+
+A spec says, for one adapter and message type, which canonical field goes to which native
+field and through which code list. Everything a spec names is checked at load: a canonical
+field the model does not have, a code list that does not exist or misses a canonical code,
+or a native field the adapter does not know fails then, never in the middle of an exchange.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.canonical import BirthEvent, BirthRegistration, Person
+from gateway.canonical.countries import UnknownCountryError, normalise_country
+from gateway.errors import ConfigurationError
+
+_ROOTS: dict[str, type[BaseModel]] = {
+    "person": Person,
+    "birth": BirthEvent,
+    "registration": BirthRegistration,
+}
+
+
+def _leaf_type(annotation: Any) -> Any:
+    """Strip Optional/list/Annotated wrappers down to the element type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (list, typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation
+
+
+@cache
+def canonical_fields() -> dict[str, Any]:
+    """Return every mappable canonical path (e.g. 'person.names.given') with its leaf type.
+
+    Persons inside events are mapped once, as 'person.*', whatever role they play.
+    """
+    paths: dict[str, Any] = {}
+
+    def walk(prefix: str, model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            leaf = _leaf_type(field.annotation)
+            if leaf is Person and prefix != "person":
+                continue
+            if isinstance(leaf, type) and issubclass(leaf, BaseModel):
+                walk(f"{prefix}.{name}", leaf)
+            else:
+                paths[f"{prefix}.{name}"] = leaf
+
+    for root, model in _ROOTS.items():
+        walk(root, model)
+    return paths
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CodeList(_Strict):
+    """Canonical codes and, per system, the code that system uses for each."""
+
+    name: str
+    version: str
+    kind: str = Field(default="enumerated", pattern="^(enumerated|country)$")
+    canonical: list[str] = Field(default_factory=list)
+    systems: dict[str, dict[str, str | int]] = Field(default_factory=dict)
+
+    def to_system(self, system: str, code: str) -> str | int:
+        if self.kind == "country":
+            return self.systems.get(system, {}).get(code, code)
+        return self.systems[system][code]
+
+    def to_canonical(self, system: str, value: str | int) -> str:
+        """Translate a system's code; raise KeyError for a code the list does not know."""
+        if self.kind == "country":
+            reverse = {v: k for k, v in self.systems.get(system, {}).items()}
+            if value in reverse:
+                return reverse[value]
+            try:
+                return normalise_country(value)
+            except UnknownCountryError as exc:
+                raise KeyError(value) from exc
+        reverse = {v: k for k, v in self.systems[system].items()}
+        return reverse[value]
+
+    def check(self) -> list[str]:
+        problems = []
+        for system, table in self.systems.items():
+            if self.kind == "enumerated":
+                missing = set(self.canonical) - set(table)
+                extra = set(table) - set(self.canonical)
+                if missing:
+                    problems.append(f"{system} lacks codes for {sorted(missing)}")
+                if extra:
+                    problems.append(f"{system} maps unknown canonical codes {sorted(extra)}")
+            else:
+                for code in table:
+                    try:
+                        normalise_country(code)
+                    except UnknownCountryError as exc:
+                        problems.append(f"{system}: {exc}")
+            if len(set(map(str, table.values()))) != len(table):
+                problems.append(f"{system} maps two canonical codes to one native code")
+        return problems
+
+
+class FieldMap(_Strict):
+    canonical: str
+    native: str
+    codelist: str | None = None
+
+
+class MappingSpec(_Strict):
+    """How one adapter maps one message type; `version` is recorded with every exchange."""
+
+    adapter: str
+    message_type: str
+    version: str
+    fields: list[FieldMap]
+
+    def native(self, canonical: str) -> str:
+        return self._by_canonical()[canonical].native
+
+    def codelist_of(self, canonical: str) -> str | None:
+        return self._by_canonical()[canonical].codelist
+
+    def _by_canonical(self) -> dict[str, FieldMap]:
+        return {f.canonical: f for f in self.fields}
+
+
+class MappingSet:
+    """An adapter's checked specs (by message type) and the code lists they use."""
+
+    def __init__(self, adapter: str, specs: Mapping[str, MappingSpec], codelists: Mapping[str, CodeList]):
+        self.adapter = adapter
+        self.specs = dict(specs)
+        self.codelists = dict(codelists)
+
+    def spec(self, message_type: str) -> MappingSpec:
+        return self.specs[message_type]
+
+    def version(self, message_type: str) -> str:
+        return f"{self.adapter}/{message_type}@{self.specs[message_type].version}"
+
+    def encode(self, spec: MappingSpec, canonical: str, value: str) -> str | int:
+        """Translate one canonical code to the adapter's system through the spec's code list."""
+        name = spec.codelist_of(canonical)
+        return value if name is None else self.codelists[name].to_system(self.adapter, value)
+
+    def decode(self, spec: MappingSpec, canonical: str, value: str | int) -> str:
+        """Translate one native code to canonical; KeyError for a code the list lacks."""
+        name = spec.codelist_of(canonical)
+        return str(value) if name is None else self.codelists[name].to_canonical(self.adapter, value)
+
+    def check(
+        self, native_fields: Mapping[str, Iterable[str]], required: Mapping[str, Iterable[str]]
+    ) -> None:
+        """Fail with every problem if a spec names unknown fields or codes, or misses some.
+
+        `native_fields[message_type]` is what the adapter can read or write; `required` the
+        canonical fields it cannot work without.
+        """
+        problems: list[str] = []
+        known = canonical_fields()
+        for message_type in set(native_fields) - set(self.specs):
+            problems.append(f"no mapping spec for message type {message_type!r}")
+        for message_type, spec in self.specs.items():
+            where = f"{self.adapter}/{message_type}"
+            natives = set(native_fields.get(message_type, ()))
+            if message_type not in native_fields:
+                problems.append(f"{where}: adapter does not handle this message type")
+            mapped = set()
+            for f in spec.fields:
+                mapped.add(f.canonical)
+                if f.canonical not in known:
+                    problems.append(f"{where}: unknown canonical field {f.canonical!r}")
+                    continue
+                if natives and f.native not in natives:
+                    problems.append(f"{where}: unknown native field {f.native!r}")
+                leaf = known[f.canonical]
+                if f.codelist is None:
+                    if isinstance(leaf, type) and issubclass(leaf, Enum):
+                        problems.append(f"{where}: {f.canonical} needs a code list")
+                    continue
+                codelist = self.codelists.get(f.codelist)
+                if codelist is None:
+                    problems.append(f"{where}: unknown code list {f.codelist!r}")
+                    continue
+                if isinstance(leaf, type) and issubclass(leaf, Enum):
+                    values = {e.value for e in leaf}
+                    if set(codelist.canonical) != values:
+                        problems.append(
+                            f"{where}: code list {f.codelist!r} does not cover {f.canonical}"
+                            f" exactly: {sorted(values ^ set(codelist.canonical))}"
+                        )
+                if codelist.kind == "enumerated" and self.adapter not in codelist.systems:
+                    problems.append(f"{where}: code list {f.codelist!r} has no {self.adapter} codes")
+            for needed in set(required.get(message_type, ())) - mapped:
+                problems.append(f"{where}: required canonical field {needed!r} is not mapped")
+        if problems:
+            raise ConfigurationError(
+                f"mapping specs for adapter {self.adapter!r} are invalid: " + "; ".join(problems)
+            )
+
+
+def _load_yaml(relative: str) -> Any:
+    return yaml.safe_load(files("mappings").joinpath(relative).read_text(encoding="utf-8"))
+
+
+@cache
+def load_codelists() -> dict[str, CodeList]:
+    """Load and check every code list in mappings/codelists/."""
+    lists: dict[str, CodeList] = {}
+    for entry in files("mappings").joinpath("codelists").iterdir():
+        if not entry.name.endswith(".yaml"):
+            continue
+        try:
+            codelist = CodeList.model_validate(_load_yaml(f"codelists/{entry.name}"))
+        except ValidationError as exc:
+            raise ConfigurationError(f"code list {entry.name} is invalid: {exc}") from exc
+        problems = codelist.check()
+        if problems:
+            raise ConfigurationError(f"code list {codelist.name}: " + "; ".join(problems))
+        lists[codelist.name] = codelist
+    return lists
+
+
+def load_mapping_set(adapter: str) -> MappingSet:
+    """Load every spec in mappings/<adapter>/ with the code lists; checks come from the adapter."""
+    folder = files("mappings").joinpath(adapter)
+    if not folder.is_dir():
+        raise ConfigurationError(f"no mappings folder for adapter {adapter!r}")
+    specs: dict[str, MappingSpec] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        try:
+            spec = MappingSpec.model_validate(_load_yaml(f"{adapter}/{entry.name}"))
+        except (ValidationError, yaml.YAMLError) as exc:
+            raise ConfigurationError(f"mapping spec {adapter}/{entry.name} is invalid: {exc}") from exc
+        if spec.adapter != adapter:
+            raise ConfigurationError(f"mapping spec {adapter}/{entry.name} names adapter {spec.adapter!r}")
+        specs[spec.message_type] = spec
+    return MappingSet(adapter, specs, load_codelists())

@@ -1,0 +1,1 @@
+"""Policy-enforcing interoperability gateway and data-exchange hub."""
