@@ -14,7 +14,7 @@ from functools import cache
 from importlib.metadata import entry_points
 
 from adapters.contract import Adapter, AdapterFactory
-from adapters.mapping import load_mapping_set
+from adapters.mapping import MappingSet, load_mapping_set
 from gateway.errors import ConfigurationError, UnknownSystemError
 
 GROUP = "gateway.adapters"
@@ -23,16 +23,19 @@ GROUP = "gateway.adapters"
 class AdapterRegistry:
     """Built adapters by name."""
 
-    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
+    def __init__(self, adapters: Mapping[str, Adapter], mappings: Mapping[str, MappingSet]) -> None:
         self._adapters = dict(adapters)
+        self._mappings = dict(mappings)
 
     @classmethod
     def from_factories(cls, factories: Mapping[str, AdapterFactory]) -> AdapterRegistry:
         """Build each adapter from its mapping specs; tests use this to register explicitly."""
         built: dict[str, Adapter] = {}
+        mappings: dict[str, MappingSet] = {}
         for name, factory in factories.items():
             try:
-                adapter = factory(load_mapping_set(name))
+                mappings[name] = load_mapping_set(name)
+                adapter = factory(mappings[name])
             except ConfigurationError:
                 raise
             except Exception as exc:
@@ -40,7 +43,7 @@ class AdapterRegistry:
             if not isinstance(adapter, Adapter) or adapter.name != name:
                 raise ConfigurationError(f"adapter {name!r} does not satisfy the Adapter contract")
             built[name] = adapter
-        return cls(built)
+        return cls(built, mappings)
 
     def get(self, name: str) -> Adapter:
         try:
@@ -51,8 +54,9 @@ class AdapterRegistry:
     def names(self) -> list[str]:
         return sorted(self._adapters)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._adapters.values())
+    def mapping_version(self, name: str, message_type: str) -> str:
+        """Return 'adapter/message-type@version' of the spec used, for the exchange record."""
+        return self._mappings[name].version(message_type)
 
 
 def _no_such(name: str, known: Mapping[str, object]) -> str:
@@ -67,7 +71,9 @@ def _entry_point_factories() -> dict[str, AdapterFactory]:
         try:
             factories[ep.name] = ep.load()
         except Exception as exc:
-            raise ConfigurationError(f"adapter plug-in {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+            raise ConfigurationError(
+                f"adapter plug-in {ep.name!r} ({ep.value}) failed to load: {exc}"
+            ) from exc
     if not factories:
         raise ConfigurationError(f"no adapters installed in entry-point group {GROUP!r}")
     return factories

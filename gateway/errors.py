@@ -35,10 +35,17 @@ class GatewayError(Exception):
     status = 500
     reason = "internal_error"
 
-    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: list[Problem] | None = None,
+        reasons: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.problems = problems or []
+        self.reasons = reasons or []
+        self.exchange_id: str | None = None  # set once the attempt is recorded
 
 
 class InvalidInput(GatewayError):

@@ -8,8 +8,8 @@ from gateway.canonical.events import BirthEvent, BirthRegistration, Payload, ide
 from gateway.canonical.person import (
     BirthDate,
     FamilyLink,
-    IdentityDocument,
     Identifier,
+    IdentityDocument,
     LegalStatus,
     Person,
     PersonName,

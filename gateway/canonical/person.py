@@ -113,9 +113,8 @@ class Person(Canonical):
         return frozenset(
             category
             for field, category in PERSON_FIELD_CATEGORIES.items()
-            if getattr(self, field) != Person.model_fields[field].get_default(
-                call_default_factory=True
-            )
+            if getattr(self, field)
+            != Person.model_fields[field].get_default(call_default_factory=True)
         )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed next to a baseline measured in the same run."""

@@ -1,0 +1,62 @@
+"""Request dependencies: the runtime, the caller's identity, a unit of work."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from gateway import systems
+from gateway.errors import ForbiddenError
+from gateway.runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    rt = request.app.state.runtime
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+def bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def unit_of_work(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
+    with rt.db.unit_of_work() as session:
+        yield session
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the administrator, or one registered system."""
+
+    admin: bool
+    system_id: str | None = None
+
+
+def caller(
+    request: Request,
+    rt: Annotated[Runtime, Depends(runtime)],
+    session: Annotated[Session, Depends(unit_of_work)],
+) -> Caller:
+    token = bearer(request)
+    if token and hmac.compare_digest(token, rt.settings.resolved_admin_token()):
+        return Caller(admin=True)
+    return Caller(admin=False, system_id=systems.authenticate(session, token).id)
+
+
+def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+    if not who.admin:
+        raise ForbiddenError("this needs the administrator role")
+    return who
+
+
+SessionDep = Annotated[Session, Depends(unit_of_work)]
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+CallerDep = Annotated[Caller, Depends(caller)]
+AdminDep = Annotated[Caller, Depends(admin)]

@@ -1,0 +1,102 @@
+"""Render every GatewayError one way: JSON with a reason code and every problem.
+
+Callers that speak FHIR (a FHIR content type or Accept header) get an OperationOutcome with
+the same facts, since a FHIR client cannot be expected to read anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.errors import GatewayError, InvalidInput, NotFoundError, Problem
+
+FHIR_JSON = "application/fhir+json"
+REASON_SYSTEM = "urn:exchange-gateway:reason"
+_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    413: "too-long",
+    422: "invalid",
+}
+
+
+def wants_fhir(request: Request) -> bool:
+    return "fhir" in request.headers.get("content-type", "") or "fhir" in request.headers.get(
+        "accept", ""
+    )
+
+
+def error_body(error: GatewayError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reason": error.reason,
+        "message": error.message,
+        "problems": [p.as_dict() for p in error.problems],
+    }
+    if error.reasons:
+        body["reasons"] = error.reasons
+    if error.exchange_id:
+        body["exchange_id"] = error.exchange_id
+    return body
+
+
+def operation_outcome(error: GatewayError) -> dict[str, Any]:
+    code = _ISSUE_CODES.get(error.status, "exception")
+    details = {
+        "coding": [{"system": REASON_SYSTEM, "code": r} for r in [error.reason, *error.reasons]]
+    }
+    issues = [
+        {
+            "severity": "error",
+            "code": code,
+            "details": details,
+            "diagnostics": p.message,
+            "expression": [p.location],
+        }
+        for p in error.problems
+    ] or [{"severity": "error", "code": code, "details": details, "diagnostics": error.message}]
+    outcome: dict[str, Any] = {"resourceType": "OperationOutcome", "issue": issues}
+    if error.exchange_id:
+        outcome["id"] = error.exchange_id
+    return outcome
+
+
+def render(request: Request, error: GatewayError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    if wants_fhir(request):
+        return JSONResponse(
+            operation_outcome(error), error.status, headers=headers, media_type=FHIR_JSON
+        )
+    return JSONResponse(error_body(error), error.status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    async def on_gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatewayError)
+        return render(request, exc)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = [
+            Problem(".".join(str(part) for part in e["loc"]), e["msg"]) for e in exc.errors()
+        ]
+        return render(request, InvalidInput("the request is invalid", problems))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return render(request, NotFoundError("no such resource"))
+        error = GatewayError(str(exc.detail))
+        error.status, error.reason = exc.status_code, "http_error"
+        return render(request, error)
+
+    app.add_exception_handler(GatewayError, on_gateway_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -1,0 +1,38 @@
+"""Register and inspect systems (administrator only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway import systems
+from gateway.api.deps import AdminDep, RuntimeDep, SessionDep
+from gateway.api.schemas import Credential, SystemOut, SystemRegistered
+from gateway.systems import SystemSpec
+
+router = APIRouter(prefix="/systems", tags=["systems"])
+
+
+@router.post("", status_code=201, response_model=SystemRegistered)
+def register(
+    spec: SystemSpec, _: AdminDep, rt: RuntimeDep, session: SessionDep
+) -> SystemRegistered:
+    """Register a system; its credential is in this answer and nowhere else."""
+    rt.pipeline.adapters.get(spec.adapter)
+    system, credential = systems.register(session, spec, rt.sealer)
+    return SystemRegistered(**SystemOut.of(system).model_dump(), credential=credential)
+
+
+@router.get("", response_model=list[SystemOut])
+def list_systems(_: AdminDep, session: SessionDep) -> list[SystemOut]:
+    return [SystemOut.of(s) for s in systems.list_all(session)]
+
+
+@router.get("/{system_id}", response_model=SystemOut)
+def get_system(system_id: str, _: AdminDep, session: SessionDep) -> SystemOut:
+    return SystemOut.of(systems.get(session, system_id))
+
+
+@router.post("/{system_id}/credential", response_model=Credential)
+def rotate(system_id: str, _: AdminDep, session: SessionDep) -> Credential:
+    """Issue a new credential; the old one stops working."""
+    return Credential(system_id=system_id, credential=systems.rotate_credential(session, system_id))

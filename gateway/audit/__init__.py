@@ -1,0 +1,1 @@
+"""The exchange record: one per attempt, metadata only; the leaf of the future Merkle log."""

@@ -1,0 +1,60 @@
+"""Build exchange records.
+
+A record says who sent what kind of data about whom (pseudonyms), to whom, why, under which
+rule, and with what result: never a name, a birth date or a document number. Its leaf hash
+is SHA-256 over the canonical JSON of every field but the hash itself, so the record can
+become a leaf of a Merkle tree without changing shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from gateway.crypto import canonical_json, sha256_hex
+from gateway.store.models import ExchangeRecord
+
+ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
+
+
+@dataclass
+class Attempt:
+    """What is known about an attempt so far; filled in as it walks the pipeline."""
+
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    recorded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    source: str | None = None
+    destination: str | None = None
+    destination_jurisdiction: str | None = None
+    message_type: str | None = None
+    purpose: str | None = None
+    legal_basis: str | None = None
+    agreement: str | None = None
+    subjects: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    decision: str = INVALID
+    reasons: list[str] = field(default_factory=list)
+    policy_version: str | None = None
+    policy_rule: str | None = None
+    mapping_version: str | None = None
+    request_digest: str | None = None
+    payload_digest: str | None = None
+
+    def leaf(self) -> dict[str, object]:
+        """Return the record's fields as the canonical leaf content."""
+        content = asdict(self)
+        content["recorded_at"] = self.recorded_at.astimezone(dt.UTC).isoformat()
+        return content
+
+    def to_row(self) -> ExchangeRecord:
+        leaf = self.leaf()
+        return ExchangeRecord(
+            **{**asdict(self), "leaf_hash": sha256_hex(canonical_json({"v": 1, **leaf}))}
+        )
+
+
+def leaf_hash_of(row: ExchangeRecord) -> str:
+    """Recompute a stored record's leaf hash, to check it against the stored one."""
+    attempt = Attempt(**{name: getattr(row, name) for name in Attempt.__dataclass_fields__})
+    return sha256_hex(canonical_json({"v": 1, **attempt.leaf()}))

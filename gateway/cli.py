@@ -1,0 +1,159 @@
+"""The `gateway` command: serve, send a file, list adapters, explain a decision, run the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from gateway.config import Settings
+from gateway.envelope import HEADERS
+from gateway.errors import GatewayError
+
+app = typer.Typer(no_args_is_help=True, help="Policy-enforcing exchange gateway.")
+policy_app = typer.Typer(no_args_is_help=True, help="Inspect the policy engine.")
+app.add_typer(policy_app, name="policy")
+
+Destination = Annotated[str, typer.Option("--to", help="Destination system id.")]
+MessageType = Annotated[str, typer.Option("--type", help="Message type, e.g. birth-notification.")]
+Purpose = Annotated[str, typer.Option(help="Declared purpose, e.g. birth-registration.")]
+Basis = Annotated[str, typer.Option("--basis", help="Legal basis, e.g. consent.")]
+Agreement = Annotated[str | None, typer.Option(help="Agreement id, if one applies.")]
+MessageFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Native message.")]
+
+
+def _envelope(
+    to: str, type_: str, purpose: str, basis: str, agreement: str | None, key: str | None
+) -> dict[str, str]:
+    fields = {
+        "destination": to,
+        "message_type": type_,
+        "purpose": purpose,
+        "legal_basis": basis,
+        "agreement": agreement,
+        "idempotency_key": key or f"cli-{uuid.uuid4()}",
+    }
+    return {HEADERS[name]: value for name, value in fields.items() if value is not None}
+
+
+def _fail(error: GatewayError) -> None:
+    typer.echo(f"error ({error.reason}): {error.message}", err=True)
+    for problem in error.problems:
+        typer.echo(f"  - {problem.location}: {problem.message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Register demo systems and start stand-ins.")] = False,
+) -> None:
+    """Run the gateway (HTTP API, OpenAPI at /docs, in-process outbox relay)."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.runtime import Runtime
+
+    settings = Settings()
+    try:
+        runtime = Runtime.build(settings)
+    except GatewayError as error:
+        _fail(error)
+    if demo:
+        from gateway.demo.flow import DemoEnvironment
+
+        env = DemoEnvironment.start(runtime, f"http://{host}:{port}")
+        typer.echo(env.describe())
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def send(
+    message: MessageFile,
+    to: Destination,
+    type_: MessageType,
+    purpose: Purpose,
+    basis: Basis,
+    agreement: Agreement = None,
+    key: Annotated[str | None, typer.Option(help="Idempotency key (default: random).")] = None,
+    url: Annotated[str, typer.Option(help="Gateway base URL.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Send a file as an exchange, with the system credential in $GATEWAY_CREDENTIAL."""
+    credential = os.environ.get("GATEWAY_CREDENTIAL")
+    if not credential:
+        typer.echo("error: set GATEWAY_CREDENTIAL to the sending system's credential", err=True)
+        raise typer.Exit(2)
+    headers = _envelope(to, type_, purpose, basis, agreement, key)
+    headers["Authorization"] = f"Bearer {credential}"
+    try:
+        response = httpx.post(f"{url}/exchanges", content=message.read_bytes(), headers=headers)
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: cannot reach the gateway at {url}: {type(exc).__name__}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(response.json(), indent=2))
+    raise typer.Exit(0 if response.is_success else 1)
+
+
+@app.command()
+def adapters() -> None:
+    """List installed adapters, what they read and write, and their mapping versions."""
+    from adapters.registry import installed_adapters
+
+    try:
+        registry = installed_adapters()
+    except GatewayError as error:
+        _fail(error)
+    for name in registry.names():
+        adapter = registry.get(name)
+        typer.echo(name)
+        for message_type in sorted(adapter.parses | adapter.renders):
+            modes = "/".join(
+                m
+                for m, s in (("parse", adapter.parses), ("render", adapter.renders))
+                if message_type in s
+            )
+            version = registry.mapping_version(name, message_type)
+            typer.echo(f"  {message_type:<34} {modes:<13} {version}")
+
+
+@policy_app.command("explain")
+def explain(
+    message: MessageFile,
+    source: Annotated[str, typer.Option("--from", help="Source system id.")],
+    to: Destination,
+    type_: MessageType,
+    purpose: Purpose,
+    basis: Basis,
+    agreement: Agreement = None,
+) -> None:
+    """Say whether an exchange would be allowed, and every rule that fired; nothing is sent."""
+    from gateway.runtime import Runtime
+
+    try:
+        runtime = Runtime.build(Settings())
+        headers = _envelope(to, type_, purpose, basis, agreement, "explain-only")
+        decision = runtime.pipeline.explain(source, headers, message.read_bytes())
+    except GatewayError as error:
+        _fail(error)
+    for fired in decision.trace:
+        typer.echo(f"[{fired.stage:<8}] {fired.outcome:<5} {fired.rule}: {fired.detail}")
+    verdict = "ALLOWED" if decision.allowed else "DENIED"
+    typer.echo(f"{verdict}  reasons={','.join(decision.reasons)}  policy={decision.policy_version}")
+    if decision.allowed:
+        typer.echo(f"categories sent: {', '.join(sorted(decision.categories))}")
+    raise typer.Exit(0 if decision.allowed else 1)
+
+
+@app.command()
+def demo() -> None:
+    """Run the birth flow and a blocked attempt against stand-in systems; say what happened."""
+    from gateway.demo.flow import run_demo
+
+    sys.exit(run_demo(Settings()))

@@ -1,0 +1,67 @@
+"""One typed settings object, read from GATEWAY_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.canonical.countries import Country
+
+
+class Settings(BaseSettings):
+    """Defaults give the embedded gateway: a SQLite file and a key file in `data_dir`."""
+
+    # GATEWAY_SECRETS_DIR points at Docker secrets: files named gateway_secret_key and so on.
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", frozen=True, secrets_dir=os.environ.get("GATEWAY_SECRETS_DIR")
+    )
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    # The master secret: pseudonym and sealing keys derive from it. Without one, a random key
+    # is created once in data_dir/secret.key (mode 0600) so pseudonyms stay stable across
+    # restarts; losing it means remembered risk countries no longer match new messages.
+    secret_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    host_jurisdiction: Country = "KEN"
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    policy_dir: Path | None = None
+    relay_enabled: bool = True
+    relay_interval_seconds: float = Field(default=1.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_max_attempts: int = Field(default=12, gt=0)
+    delivery_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    def master_secret(self) -> bytes:
+        """Return the master secret, creating the embedded key file on first use."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return self._key_file("secret.key").encode()
+
+    def resolved_admin_token(self) -> str:
+        """Return the admin token: GATEWAY_ADMIN_TOKEN, else data_dir/admin.token (made once)."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        return self._key_file("admin.token")
+
+    def _key_file(self, name: str) -> str:
+        path = self.data_dir / name
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Delivery: the persistent outbox and the relay that drains it to destinations."""

@@ -1,0 +1,274 @@
+"""The one road every exchange walks: receive, parse, decide, minimise, render, record, deliver.
+
+Orchestration only: parsing and rendering belong to adapters, decisions to the policy engine,
+delivery to the outbox relay. Every attempt leaves exactly one exchange record: an accepted
+exchange's record is written with its outbox row in one transaction, a denied one with the
+risk countries learnt from it, and a failed one (bad credential, bad envelope, bad body) on
+its own after everything else was rolled back, so nothing of a bad input is kept but that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.registry import AdapterRegistry
+from gateway import consents as consent_registry
+from gateway import envelope as envelope_reader
+from gateway import systems
+from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
+from gateway.canonical import Envelope, Payload
+from gateway.crypto import Pseudonymiser, canonical_json, sha256_hex
+from gateway.errors import (
+    ConflictError,
+    EnvelopeError,
+    GatewayError,
+    PayloadTooLargeError,
+    PolicyDeniedError,
+    Problem,
+    UnknownSystemError,
+)
+from gateway.policy import (
+    Decision,
+    PolicyEngine,
+    PolicyRequest,
+    SubjectFacts,
+    SystemInfo,
+    inherited_risk,
+)
+from gateway.store.db import Database
+from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, System
+from gateway.subjects import Subject, identify, recall, remember
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A submission as received: the caller's credential, envelope headers and body.
+
+    `body` is None when the body was over the size limit and was not read to the end.
+    """
+
+    credential: str | None
+    headers: Mapping[str, str]
+    body: bytes | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    exchange_id: str
+    categories: list[str]
+    replay: bool = False
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db: Database,
+        adapters: AdapterRegistry,
+        policy: PolicyEngine,
+        pseudonymiser: Pseudonymiser,
+        host_jurisdiction: str,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_accepted: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.adapters = adapters
+        self.policy = policy
+        self.pseudonymiser = pseudonymiser
+        self.host_jurisdiction = host_jurisdiction
+        self.clock = clock
+        self.on_accepted = on_accepted
+
+    def submit(self, inbound: Inbound) -> Accepted:
+        """Walk one submission down the road; raise a GatewayError carrying the record id."""
+        attempt = Attempt(recorded_at=self.clock())
+        if inbound.body is not None:
+            attempt.request_digest = _request_digest(inbound)
+        try:
+            with self.db.unit_of_work() as session:
+                outcome = self._walk(session, inbound, attempt)
+        except GatewayError as error:
+            if error.exchange_id is not None:  # a replayed denial: recorded the first time
+                raise
+            error.exchange_id = attempt.id
+            if not isinstance(error, PolicyDeniedError):
+                attempt.decision = INVALID
+                attempt.reasons = [error.reason]
+                with self.db.unit_of_work() as session:
+                    session.add(attempt.to_row())
+            raise
+        except IntegrityError:
+            # Two submissions raced on one idempotency key: the loser sees the winner's row.
+            return self._replay_after_race(inbound, attempt)
+        if isinstance(outcome, Decision):
+            denied = PolicyDeniedError(
+                "the exchange is denied by policy", reasons=list(outcome.reasons)
+            )
+            denied.exchange_id = attempt.id
+            raise denied
+        if not outcome.replay:
+            self.on_accepted()
+        return outcome
+
+    def explain(self, source_id: str, headers: Mapping[str, str], body: bytes) -> Decision:
+        """Decide a submission without recording or sending anything (`policy explain`)."""
+        with self.db.scratch() as session:
+            source = systems.get(session, source_id)
+            inbound = Inbound(credential=None, headers=headers, body=body)
+            envelope, destination, payload = self._receive(session, inbound, source, Attempt())
+            decision, _ = self._decide(session, envelope, source, destination, payload)
+        return decision
+
+    def _walk(self, session: Session, inbound: Inbound, attempt: Attempt) -> Accepted | Decision:
+        source = systems.authenticate(session, inbound.credential)
+        attempt.source = source.id
+        if inbound.body is None:
+            raise PayloadTooLargeError("the message body is over the size limit")
+        bound = self._bound_key(session, inbound, source.id, attempt)
+        if bound is not None:
+            return bound
+        envelope, destination, payload = self._receive(session, inbound, source, attempt)
+        decision, subjects = self._decide(session, envelope, source, destination, payload)
+        attempt.subjects = [s.primary for s in subjects]
+        attempt.policy_version = decision.policy_version
+        attempt.policy_rule = decision.rule
+        attempt.reasons = list(decision.reasons)
+        if not decision.allowed:
+            attempt.decision = DENIED
+            self._record(session, attempt, envelope)
+            return decision
+        minimised = payload.minimised(decision.categories)
+        rendered = self.adapters.get(destination.adapter).render(envelope.message_type, minimised)
+        attempt.decision = ALLOWED
+        attempt.categories = sorted(minimised.categories())
+        attempt.payload_digest = sha256_hex(rendered.body)
+        self._record(session, attempt, envelope)
+        session.add(
+            OutboxMessage(
+                exchange_id=attempt.id,
+                destination=destination.id,
+                body=rendered.body,
+                content_type=rendered.content_type,
+                status="pending",
+                attempts=0,
+                next_attempt_at=attempt.recorded_at,
+            )
+        )
+        return Accepted(exchange_id=attempt.id, categories=attempt.categories)
+
+    def _bound_key(
+        self, session: Session, inbound: Inbound, source: str, attempt: Attempt
+    ) -> Accepted | None:
+        """Return the original exchange for a replayed key; refuse a key reused differently."""
+        key = inbound.headers.get(envelope_reader.HEADERS["idempotency_key"])
+        bound = session.get(IdempotencyKey, (source, key)) if key else None
+        if bound is None:
+            return None
+        if bound.request_digest != attempt.request_digest:
+            raise ConflictError(
+                "this idempotency key was already used with a different message",
+                [Problem("Idempotency-Key", "reused with a different body or envelope")],
+            )
+        original = session.get(ExchangeRecord, bound.exchange_id)
+        assert original is not None
+        if original.decision == DENIED:
+            error = PolicyDeniedError("the exchange is denied by policy", reasons=original.reasons)
+            error.exchange_id = original.id
+            raise error
+        return Accepted(exchange_id=original.id, categories=original.categories, replay=True)
+
+    def _receive(
+        self, session: Session, inbound: Inbound, source: System, attempt: Attempt
+    ) -> tuple[Envelope, System, Payload]:
+        envelope = envelope_reader.from_headers(inbound.headers, source.id)
+        attempt.destination = envelope.destination
+        attempt.message_type = envelope.message_type
+        attempt.purpose = envelope.purpose
+        attempt.legal_basis = envelope.legal_basis.value
+        attempt.agreement = envelope.agreement
+        destination = session.get(System, envelope.destination)
+        if destination is None:
+            raise UnknownSystemError(f"no destination system {envelope.destination!r}")
+        attempt.destination_jurisdiction = destination.jurisdiction
+        if destination.endpoint is None:
+            raise UnknownSystemError(f"system {destination.id!r} has no endpoint to deliver to")
+        reader = self.adapters.get(source.adapter)
+        writer = self.adapters.get(destination.adapter)
+        problems = []
+        if envelope.message_type not in reader.parses:
+            problems.append(Problem("X-Exchange-Message-Type", f"{source.id} cannot send it"))
+        if envelope.message_type not in writer.renders:
+            problems.append(
+                Problem("X-Exchange-Message-Type", f"{destination.id} cannot receive it")
+            )
+        if problems:
+            raise EnvelopeError(f"unsupported message type {envelope.message_type!r}", problems)
+        attempt.mapping_version = " -> ".join(
+            self.adapters.mapping_version(name, envelope.message_type)
+            for name in (source.adapter, destination.adapter)
+        )
+        assert inbound.body is not None
+        return envelope, destination, reader.parse(envelope.message_type, inbound.body)
+
+    def _decide(
+        self,
+        session: Session,
+        envelope: Envelope,
+        source: System,
+        destination: System,
+        payload: Payload,
+    ) -> tuple[Decision, list[Subject]]:
+        persons = payload.subjects()
+        subjects = identify(persons, self.pseudonymiser)
+        risk = inherited_risk(persons, recall(session, subjects))
+        remember(session, subjects, risk)
+        primary_of = {p: s.primary for s in subjects for p in s.pseudonyms}
+        grants = consent_registry.for_subjects(session, primary_of)
+        request = PolicyRequest(
+            envelope=envelope,
+            source=SystemInfo(id=source.id, jurisdiction=source.jurisdiction),
+            destination=SystemInfo(id=destination.id, jurisdiction=destination.jurisdiction),
+            subjects=tuple(
+                SubjectFacts(
+                    pseudonym=s.primary,
+                    subject=consent_registry.pseudonym_identifier(s.primary),
+                    risk_countries=risk[s.ref],
+                )
+                for s in subjects
+            ),
+            consents=tuple(consent_registry.as_canonical(g, primary_of[g.subject]) for g in grants),
+            payload_categories=payload.categories(),
+            host_jurisdiction=self.host_jurisdiction,
+            now=self.clock(),
+        )
+        return self.policy.decide(request), subjects
+
+    def _record(self, session: Session, attempt: Attempt, envelope: Envelope) -> None:
+        session.add(attempt.to_row())
+        session.add(
+            IdempotencyKey(
+                source=envelope.source,
+                key=envelope.idempotency_key,
+                request_digest=attempt.request_digest,
+                exchange_id=attempt.id,
+            )
+        )
+
+    def _replay_after_race(self, inbound: Inbound, attempt: Attempt) -> Accepted:
+        with self.db.unit_of_work() as session:
+            source = systems.authenticate(session, inbound.credential)
+            bound = self._bound_key(session, inbound, source.id, attempt)
+        if bound is None:
+            raise GatewayError("an idempotency race left no winner")
+        return bound
+
+
+def _request_digest(inbound: Inbound) -> str:
+    """Digest the envelope and body, so a reused key with other content is caught."""
+    envelope = {h: inbound.headers.get(h) for h in envelope_reader.HEADERS.values()}
+    assert inbound.body is not None
+    return sha256_hex(canonical_json(envelope) + b"\x00" + inbound.body)

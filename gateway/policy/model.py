@@ -1,0 +1,91 @@
+"""What the policy engine is asked and what it answers: plain immutable data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gateway.canonical import Consent, DataCategory, Envelope, Identifier
+
+Stage = Literal["origin", "rules", "consent", "default"]
+Outcome = Literal["allow", "deny", "info"]
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    """A system the gateway talks to, and the state that controls it.
+
+    `jurisdiction` is the controlling state, not where the system stands: an embassy of X
+    anywhere is X; UN systems use the ICAO code "UNO". None means unknown, which is denied.
+    Groups (registration-authority, civil-registry, ...) come from the policy's g lines.
+    """
+
+    id: str
+    jurisdiction: str | None
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    """One person an exchange is about, as far as the policy needs to know them.
+
+    `risk_countries` is already merged by the caller with what the gateway remembered, so a
+    message that omits them is still blocked. The identifier is kept out of repr.
+    """
+
+    pseudonym: str
+    subject: Identifier | None = field(repr=False)
+    risk_countries: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """Everything the engine needs to decide one exchange; consents are filtered by it."""
+
+    envelope: Envelope
+    source: SystemInfo
+    destination: SystemInfo
+    subjects: tuple[SubjectFacts, ...]
+    consents: tuple[Consent, ...] = field(repr=False)
+    payload_categories: frozenset[DataCategory]
+    host_jurisdiction: str
+    now: dt.datetime
+
+    def __post_init__(self) -> None:
+        # Why: the guard checks `destination.jurisdiction`; if it described another system
+        # than the envelope's, the check would protect the wrong transfer.
+        if self.envelope.source != self.source.id:
+            raise ValueError("envelope source and source system differ")
+        if self.envelope.destination != self.destination.id:
+            raise ValueError("envelope destination and destination system differ")
+        if self.now.tzinfo is None or self.now.utcoffset() is None:
+            raise ValueError("now must be timezone-aware")
+
+
+@dataclass(frozen=True)
+class RuleFired:
+    """One rule that fired while deciding; details never hold names or identifiers."""
+
+    stage: Stage
+    rule: str
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer: allowed or not, why, which categories may go, and the whole trace."""
+
+    allowed: bool
+    reasons: tuple[str, ...]
+    categories: frozenset[DataCategory]
+    policy_version: str
+    trace: tuple[RuleFired, ...]
+    rule: str | None
+
+
+def categories_text(categories: Iterable[DataCategory]) -> str:
+    """Return categories pipe-separated, in declaration order, as the policy file writes them."""
+    chosen = set(categories)
+    return "|".join(c.value for c in DataCategory if c in chosen) or "(none)"

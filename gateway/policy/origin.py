@@ -1,0 +1,177 @@
+"""The origin guard: a person's data never goes to a country where they are at risk.
+
+This is the first and hardest rule of the gateway. It runs before the rule set and consent,
+and nothing after it can undo a denial: not consent, not a rule, not an agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.canonical import Person, Relationship
+from gateway.canonical.countries import UnknownCountryError, is_state, normalise_country
+from gateway.policy.model import PolicyRequest, RuleFired, SubjectFacts
+
+RISK_RULE = "a subject's risk country is never a destination"
+JURISDICTION_RULE = "a destination's jurisdiction must be known"
+UNKNOWN_RISK_RULE = "a subject whose risk countries are unknown never goes to a foreign state"
+
+# ICAO 9303 codes for persons without a defined nationality: they describe a person, never
+# the state that controls a system, so a destination claiming one has no known jurisdiction.
+_PERSON_STATUS_CODES = frozenset({"XXA", "XXB", "XXC", "XXX"})
+
+# ICAO codes that are not states but belong to one: British nationals of other kinds are
+# British, and both Kosovo codes mean Kosovo. Folding them in can only add a risk country.
+_STATE_OF = {
+    "GBD": "GBR",
+    "GBN": "GBR",
+    "GBO": "GBR",
+    "GBS": "GBR",
+    "GBP": "GBR",
+    "XXK": "RKS",
+    "UNK": "RKS",
+}
+
+_PARENT_OF_HOLDER = frozenset({Relationship.MOTHER, Relationship.FATHER})
+
+
+def inherited_risk(
+    persons: Sequence[Person], remembered: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, frozenset[str]]:
+    """Return each person's risk countries, with those inherited from parents, by `ref`.
+
+    Why: a child born to refugee parents must never be reported to the parents' country of
+    origin, even when the child's own record names no country. A MOTHER or FATHER link on P
+    pointing at X makes X a parent of P; a CHILD link on P pointing at X makes X a child of P.
+    Inheritance is transitive (a grandparent's risk reaches the grandchild). Links to people
+    outside `persons` are ignored. `remembered` (by `ref`) adds what the gateway recalled of
+    each person before inheriting, so a parent's remembered origin reaches the child too.
+    """
+    remembered = remembered or {}
+    risk: dict[str, set[str]] = {}
+    parents: dict[str, set[str]] = {}
+    for person in persons:
+        risk.setdefault(person.ref, set()).update(person.risk_countries())
+        risk[person.ref].update(remembered.get(person.ref, ()))
+        parents.setdefault(person.ref, set())
+    for person in persons:
+        for link in person.family_links:
+            if link.person_ref not in risk or link.person_ref == person.ref:
+                continue
+            if link.relationship in _PARENT_OF_HOLDER:
+                parents[person.ref].add(link.person_ref)
+            elif link.relationship is Relationship.CHILD:
+                parents[link.person_ref].add(person.ref)
+    changed = True
+    while changed:  # sets only grow and are bounded, so this ends, cycles included
+        changed = False
+        for child, its_parents in parents.items():
+            for parent in its_parents:
+                missing = risk[parent] - risk[child]
+                if missing:
+                    risk[child] |= missing
+                    changed = True
+    return {ref: frozenset(countries) for ref, countries in risk.items()}
+
+
+@dataclass(frozen=True)
+class OriginResult:
+    """Reason codes of every denial the guard found (empty: passed), and what fired."""
+
+    reasons: tuple[str, ...]
+    trace: tuple[RuleFired, ...]
+
+
+def _normalised(code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        normalised = normalise_country(code)
+    except UnknownCountryError:
+        return None
+    return _STATE_OF.get(normalised, normalised)
+
+
+def _jurisdiction(request: PolicyRequest) -> str | None:
+    code = _normalised(request.destination.jurisdiction)
+    return None if code in _PERSON_STATUS_CODES else code
+
+
+def check_origin(request: PolicyRequest) -> OriginResult:
+    """Check every subject against the destination's jurisdiction; deny on any doubt."""
+    destination = request.destination.id
+    jurisdiction = _jurisdiction(request)
+    if jurisdiction is None:
+        fired = RuleFired(
+            "origin", JURISDICTION_RULE, "deny", f"destination {destination}: jurisdiction unknown"
+        )
+        return OriginResult(("origin.unknown_jurisdiction",), (fired,))
+
+    host = _normalised(request.host_jurisdiction)
+    # An unreadable host code makes every state foreign: the stricter reading.
+    foreign_state = is_state(jurisdiction) and jurisdiction != host
+    reasons: list[str] = []
+    trace: list[RuleFired] = []
+    for subject in request.subjects:
+        reason, subject_trace = _check_subject(subject, jurisdiction, foreign_state)
+        trace.extend(subject_trace)
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+
+    if not reasons:
+        kind = _kind(jurisdiction, foreign_state)
+        trace.append(
+            RuleFired(
+                "origin",
+                RISK_RULE,
+                "allow",
+                f"destination {destination} jurisdiction {jurisdiction} ({kind}): "
+                f"no risk country of {len(request.subjects)} subject(s)",
+            )
+        )
+    return OriginResult(tuple(reasons), tuple(trace))
+
+
+def _kind(jurisdiction: str, foreign_state: bool) -> str:
+    if foreign_state:
+        return "foreign state"
+    return "host state" if is_state(jurisdiction) else "not a state"
+
+
+def _check_subject(
+    subject: SubjectFacts, jurisdiction: str, foreign_state: bool
+) -> tuple[str | None, list[RuleFired]]:
+    who = f"subject {subject.pseudonym}"
+    fired: list[RuleFired] = []
+    risk: set[str] = set()
+    unreadable = False
+    ignored: set[str] = set()
+    for code in subject.risk_countries:
+        normalised = _normalised(code)
+        if normalised is None:
+            unreadable = True  # never echo the raw value: it may be free text
+        elif is_state(normalised):
+            risk.add(normalised)
+        else:
+            ignored.add(normalised)
+    if ignored:
+        codes = ", ".join(sorted(ignored))
+        fired.append(
+            RuleFired("origin", RISK_RULE, "info", f"{who}: non-state codes {codes} ignored")
+        )
+
+    if jurisdiction in risk:
+        detail = f"{who}: destination jurisdiction {jurisdiction} is a risk country"
+        fired.append(RuleFired("origin", RISK_RULE, "deny", detail))
+        return "origin.risk_country", fired
+    if unreadable and is_state(jurisdiction):
+        # An unreadable code could name any state, the host included.
+        detail = f"{who}: a risk country code is not recognised; destination {jurisdiction}"
+        fired.append(RuleFired("origin", UNKNOWN_RISK_RULE, "deny", detail))
+        return "origin.unknown_risk_countries", fired
+    if not risk and foreign_state:
+        detail = f"{who}: no risk countries known; destination is foreign state {jurisdiction}"
+        fired.append(RuleFired("origin", UNKNOWN_RISK_RULE, "deny", detail))
+        return "origin.unknown_risk_countries", fired
+    return None, fired

@@ -1,0 +1,90 @@
+"""Assemble the gateway from settings: one way, used by the HTTP API, the CLI and the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from adapters.registry import AdapterRegistry, installed_adapters
+from gateway.config import Settings
+from gateway.crypto import AesGcmSealer, Pseudonymiser, derive_key
+from gateway.delivery.outbox import OutboxRelay, RetryPolicy
+from gateway.delivery.relay import BackgroundRelay
+from gateway.delivery.transport import HttpTransport, Transport
+from gateway.pipeline import Pipeline
+from gateway.policy import PolicyEngine
+from gateway.store.db import Database, migrate
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    pipeline: Pipeline
+    relay: OutboxRelay
+    sealer: AesGcmSealer
+    pseudonymiser: Pseudonymiser
+    clock: Callable[[], dt.datetime]
+    background: BackgroundRelay | None = field(default=None)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        adapters: AdapterRegistry | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> Runtime:
+        """Connect, migrate, load adapters and policy; everything broken fails here, at start."""
+        db = Database.connect(settings.resolved_database_url)
+        migrate(db.engine)
+        master = settings.master_secret()
+        sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
+        pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
+        policy = PolicyEngine.load(settings.policy_dir)
+        relay = OutboxRelay(
+            db,
+            transport or HttpTransport(settings.delivery_timeout_seconds),
+            sealer,
+            RetryPolicy(
+                max_attempts=settings.delivery_max_attempts,
+                base_seconds=settings.delivery_backoff_base_seconds,
+                max_seconds=settings.delivery_backoff_max_seconds,
+            ),
+            clock,
+        )
+        runtime = cls(
+            settings=settings,
+            db=db,
+            pipeline=Pipeline(
+                db,
+                adapters or installed_adapters(),
+                policy,
+                pseudonymiser,
+                settings.host_jurisdiction,
+                clock,
+            ),
+            relay=relay,
+            sealer=sealer,
+            pseudonymiser=pseudonymiser,
+            clock=clock,
+        )
+        return runtime
+
+    def start_relay(self) -> None:
+        """Drain the outbox in a background thread, woken by every accepted exchange."""
+        if self.background is None:
+            self.background = BackgroundRelay(self.relay, self.settings.relay_interval_seconds)
+            self.pipeline.on_accepted = self.background.wake
+            self.background.start()
+
+    def close(self) -> None:
+        if self.background is not None:
+            self.background.stop()
+            self.background = None
+        self.db.dispose()

@@ -1,0 +1,85 @@
+"""Subjects: the people an exchange is about, as pseudonyms, and the risk countries remembered.
+
+Once the gateway has seen a person's risk countries it keeps them under every pseudonym the
+person is known by, so that a later message that omits nationality (or arrives through a
+different identifier) is still blocked from the country of origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from gateway.canonical import Person
+from gateway.crypto import Pseudonymiser
+from gateway.store.models import RememberedRisk, utcnow
+
+UNIDENTIFIED = "unidentified"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A person in one message: its local ref and the pseudonyms of all its identifiers."""
+
+    ref: str
+    pseudonyms: tuple[str, ...]
+
+    @property
+    def primary(self) -> str:
+        """Return the pseudonym the audit record uses for this person."""
+        return self.pseudonyms[0] if self.pseudonyms else UNIDENTIFIED
+
+
+def identify(persons: Iterable[Person], pseudonymiser: Pseudonymiser) -> list[Subject]:
+    """Pseudonymise each person's identifiers, in a stable order."""
+    return [
+        Subject(
+            ref=person.ref,
+            pseudonyms=tuple(
+                pseudonymiser.pseudonym(i.scheme, i.value)
+                for i in sorted(person.identifiers, key=lambda i: (i.scheme, i.value))
+            ),
+        )
+        for person in persons
+    ]
+
+
+def recall(session: Session, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
+    """Return the risk countries remembered for each subject ref."""
+    subjects = list(subjects)
+    wanted = {p for s in subjects for p in s.pseudonyms}
+    if not wanted:
+        return {s.ref: frozenset() for s in subjects}
+    rows = session.execute(
+        select(RememberedRisk.pseudonym, RememberedRisk.country).where(
+            RememberedRisk.pseudonym.in_(wanted)
+        )
+    )
+    by_pseudonym: dict[str, set[str]] = {}
+    for pseudonym, country in rows:
+        by_pseudonym.setdefault(pseudonym, set()).add(country)
+    return {
+        s.ref: frozenset(c for p in s.pseudonyms for c in by_pseudonym.get(p, ())) for s in subjects
+    }
+
+
+def remember(
+    session: Session, subjects: Iterable[Subject], risk: Mapping[str, frozenset[str]]
+) -> None:
+    """Keep each subject's risk countries under all its pseudonyms; existing rows stay."""
+    rows = [
+        {"pseudonym": p, "country": country, "first_seen": utcnow()}
+        for s in subjects
+        for p in s.pseudonyms
+        for country in sorted(risk.get(s.ref, ()))
+    ]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(RememberedRisk).values(rows).on_conflict_do_nothing())
