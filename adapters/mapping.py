@@ -145,7 +145,9 @@ class MappingSpec(_Strict):
 class MappingSet:
     """An adapter's checked specs (by message type) and the code lists they use."""
 
-    def __init__(self, adapter: str, specs: Mapping[str, MappingSpec], codelists: Mapping[str, CodeList]):
+    def __init__(
+        self, adapter: str, specs: Mapping[str, MappingSpec], codelists: Mapping[str, CodeList]
+    ):
         self.adapter = adapter
         self.specs = dict(specs)
         self.codelists = dict(codelists)
@@ -164,7 +166,9 @@ class MappingSet:
     def decode(self, spec: MappingSpec, canonical: str, value: str | int) -> str:
         """Translate one native code to canonical; KeyError for a code the list lacks."""
         name = spec.codelist_of(canonical)
-        return str(value) if name is None else self.codelists[name].to_canonical(self.adapter, value)
+        return (
+            str(value) if name is None else self.codelists[name].to_canonical(self.adapter, value)
+        )
 
     def check(
         self, native_fields: Mapping[str, Iterable[str]], required: Mapping[str, Iterable[str]]
@@ -208,7 +212,9 @@ class MappingSet:
                             f" exactly: {sorted(values ^ set(codelist.canonical))}"
                         )
                 if codelist.kind == "enumerated" and self.adapter not in codelist.systems:
-                    problems.append(f"{where}: code list {f.codelist!r} has no {self.adapter} codes")
+                    problems.append(
+                        f"{where}: code list {f.codelist!r} has no {self.adapter} codes"
+                    )
             for needed in set(required.get(message_type, ())) - mapped:
                 problems.append(f"{where}: required canonical field {needed!r} is not mapped")
         if problems:
@@ -251,8 +257,12 @@ def load_mapping_set(adapter: str) -> MappingSet:
         try:
             spec = MappingSpec.model_validate(_load_yaml(f"{adapter}/{entry.name}"))
         except (ValidationError, yaml.YAMLError) as exc:
-            raise ConfigurationError(f"mapping spec {adapter}/{entry.name} is invalid: {exc}") from exc
+            raise ConfigurationError(
+                f"mapping spec {adapter}/{entry.name} is invalid: {exc}"
+            ) from exc
         if spec.adapter != adapter:
-            raise ConfigurationError(f"mapping spec {adapter}/{entry.name} names adapter {spec.adapter!r}")
+            raise ConfigurationError(
+                f"mapping spec {adapter}/{entry.name} names adapter {spec.adapter!r}"
+            )
         specs[spec.message_type] = spec
     return MappingSet(adapter, specs, load_codelists())

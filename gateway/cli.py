@@ -16,7 +16,12 @@ from gateway.config import Settings
 from gateway.envelope import HEADERS
 from gateway.errors import GatewayError
 
-app = typer.Typer(no_args_is_help=True, help="Policy-enforcing exchange gateway.")
+# Tracebacks never show local variables: they may hold credentials or personal data.
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Policy-enforcing exchange gateway.",
+    pretty_exceptions_show_locals=False,
+)
 policy_app = typer.Typer(no_args_is_help=True, help="Inspect the policy engine.")
 app.add_typer(policy_app, name="policy")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -38,7 +37,7 @@ class Settings(BaseSettings):
     delivery_backoff_base_seconds: float = Field(default=2.0, gt=0)
     delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
 

@@ -41,6 +41,7 @@ class Runtime:
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> Runtime:
         """Connect, migrate, load adapters and policy; everything broken fails here, at start."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database.connect(settings.resolved_database_url)
         migrate(db.engine)
         master = settings.master_secret()

@@ -59,6 +59,13 @@ def rotate_credential(session: Session, system_id: str) -> str:
     return credential
 
 
+def move(session: Session, system_id: str, endpoint: str) -> System:
+    """Point a system at a new endpoint."""
+    system = get(session, system_id)
+    system.endpoint = endpoint
+    return system
+
+
 def get(session: Session, system_id: str) -> System:
     system = session.get(System, system_id)
     if system is None:

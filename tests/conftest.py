@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gateway.config import Settings
-from tests.live import LiveGateway
+from gateway.demo.server import ServedGateway
+from gateway.runtime import Runtime
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 
@@ -50,7 +51,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def gateway(settings: Settings) -> Iterator[LiveGateway]:
-    live = LiveGateway(settings).start()
-    yield live
-    live.stop()
+def served(settings: Settings) -> Iterator[ServedGateway]:
+    """A real gateway over HTTP on 127.0.0.1, with its relay running."""
+    gateway = ServedGateway(Runtime.build(settings)).start()
+    yield gateway
+    gateway.stop()

@@ -155,6 +155,7 @@ def test_read_policy_reports_the_parsed_lines() -> None:
         ("unhcr-progres", "registration-authority"),
         ("crvs-national", "civil-registry"),
         ("embassy-syr", "civil-registry"),
+        ("embassy-ssd", "civil-registry"),
     ]
     assert "[matchers]" in policy.model_text
 

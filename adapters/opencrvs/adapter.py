@@ -1,0 +1,72 @@
+"""The OpenCRVS adapter: the national civil registry (OpenCRVS v1.x, FHIR STU3)."""
+
+from __future__ import annotations
+
+from adapters.contract import Rendered
+from adapters.jsonbody import load_object
+from adapters.mapping import MappingSet
+from adapters.opencrvs import natives
+from adapters.opencrvs.parse import CONFIRMATION, parse_confirmation
+from adapters.opencrvs.profile import BIRTH_NOTIFICATION
+from adapters.opencrvs.render import render_birth_notification
+from gateway.canonical import BirthEvent, Payload
+from gateway.errors import EnvelopeError, Problem
+
+REQUIRED = {
+    BIRTH_NOTIFICATION: [
+        "birth.date",
+        "birth.country",
+        "person.names.given",
+        "person.sex",
+        "person.birth_date.date",
+        "person.identifiers.scheme",
+        "person.identifiers.value",
+        "person.family_links.relationship",
+    ],
+    CONFIRMATION: [
+        "registration.registration_number",
+        "person.identifiers.scheme",
+        "person.identifiers.value",
+    ],
+}
+FIXED_NATIVES = {
+    BIRTH_NOTIFICATION: natives.BIRTH_NOTIFICATION_NATIVES,
+    CONFIRMATION: natives.CONFIRMATION_NATIVES,
+}
+
+
+class OpenCrvsAdapter:
+    """Send birth notifications to OpenCRVS; read its registered-birth answers."""
+
+    name = "opencrvs"
+    parses = frozenset({CONFIRMATION})
+    renders = frozenset({BIRTH_NOTIFICATION})
+
+    def __init__(self, mappings: MappingSet) -> None:
+        known = {
+            mt: natives.known(fixed, mappings.specs.get(mt)) for mt, fixed in FIXED_NATIVES.items()
+        }
+        mappings.check(known, REQUIRED)
+        for spec in mappings.specs.values():
+            natives.natives_of(spec)  # a name that does not parse fails now, not mid-exchange
+        self._mappings = mappings
+
+    def parse(self, message_type: str, body: bytes) -> Payload:
+        """Parse an OpenCRVS message; ParseError lists every problem found."""
+        if message_type not in self.parses:
+            raise _unsupported(message_type, "parse")
+        return parse_confirmation(self._mappings, load_object(body))
+
+    def render(self, message_type: str, payload: Payload) -> Rendered:
+        """Render a canonical payload as an OpenCRVS message."""
+        if message_type not in self.renders:
+            raise _unsupported(message_type, "render")
+        if not isinstance(payload, BirthEvent):
+            raise TypeError(f"{message_type} renders a BirthEvent, not {type(payload).__name__}")
+        body = render_birth_notification(self._mappings, message_type, payload)
+        return Rendered(body, "application/json")
+
+
+def _unsupported(message_type: str, verb: str) -> EnvelopeError:
+    problem = Problem("message_type", f"opencrvs does not {verb} {message_type!r}")
+    return EnvelopeError(f"unsupported message type for opencrvs: {message_type!r}", [problem])

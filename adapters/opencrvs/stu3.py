@@ -1,0 +1,43 @@
+"""Strict FHIR STU3 validation of the bundles the gateway sends to OpenCRVS.
+
+OpenCRVS speaks STU3 (Composition.class, Observation.context), so bundles are validated with
+the STU3 models of fhir.resources, never R4 ones. Those models check structure, cardinality
+and datatypes but not empty values, which FHIR JSON forbids and OpenCRVS's own samples use
+(`"start": ""`), so they are checked here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from fhir.resources.STU3.bundle import Bundle
+from pydantic import ValidationError
+
+from gateway.errors import Problem
+
+
+def _empty_values(value: Any, where: str) -> Iterator[str]:
+    if value is None or (isinstance(value, str | list | dict) and not value):
+        yield where or "/"
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _empty_values(child, f"{where}/{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from _empty_values(child, f"{where}/{i}")
+
+
+def stu3_problems(bundle: dict[str, Any]) -> list[Problem]:
+    """Return every way a bundle is not strictly valid FHIR STU3 JSON."""
+    problems = [
+        Problem(where, "FHIR JSON allows no empty or null values")
+        for where in _empty_values(bundle, "")
+    ]
+    try:
+        Bundle.model_validate(bundle)
+    except ValidationError as exc:
+        problems += [
+            Problem("/" + "/".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()
+        ]
+    return problems

@@ -1,0 +1,1 @@
+"""Tests of the built-in adapters, their mapping specs and code lists."""
