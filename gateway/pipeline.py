@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,8 +174,9 @@ class Pipeline:
                 "this idempotency key was already used with a different message",
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
-        original = session.get(ExchangeRecord, bound.exchange_id)
-        assert original is not None
+        original = session.scalars(
+            select(ExchangeRecord).where(ExchangeRecord.id == bound.exchange_id)
+        ).one()
         if original.decision == DENIED:
             error = PolicyDeniedError("the exchange is denied by policy", reasons=original.reasons)
             error.exchange_id = original.id

@@ -98,6 +98,7 @@ class DemoEnvironment:
     credentials: dict[str, str] = field(default_factory=dict)
     standins: dict[str, StandIn] = field(default_factory=dict)
     confirmations: list[httpx.Response] = field(default_factory=list)
+    callback_errors: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, runtime: Runtime, gateway_url: str) -> DemoEnvironment:
@@ -180,9 +181,14 @@ class DemoEnvironment:
         headers["Authorization"] = f"Bearer {self.credentials[CIVIL_REGISTRY]}"
         headers["Content-Type"] = "application/fhir+json"
         body = registered_birth(received.json(), registration_number())
-        self.confirmations.append(
-            httpx.post(f"{self.gateway_url}/exchanges", content=body, headers=headers, timeout=30)
-        )
+        try:
+            self.confirmations.append(
+                httpx.post(
+                    f"{self.gateway_url}/exchanges", content=body, headers=headers, timeout=30
+                )
+            )
+        except httpx.HTTPError as exc:  # the gateway went away; a real registry would retry
+            self.callback_errors.append(type(exc).__name__)
 
     def submit_birth(self, destination: str, key: str) -> httpx.Response:
         headers = envelope_headers(destination, "birth-notification", "consent", key)

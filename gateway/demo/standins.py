@@ -77,7 +77,9 @@ class StandIn:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name=self.name, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
