@@ -35,6 +35,7 @@ class StandIn:
     port: int = 0
     status: int = 202
     received: list[Received] = field(default_factory=list)
+    hits: int = 0  # every POST, duplicates and refusals included
     on_receive: Callable[[Received], None] | None = None
     _server: ThreadingHTTPServer | None = None
     _seen_keys: set[str] = field(default_factory=set)
@@ -52,6 +53,7 @@ class StandIn:
                 length = int(self.headers.get("content-length", "0"))
                 item = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
                 key = item.headers.get("Idempotency-Key", "")
+                standin.hits += 1
                 duplicate = key in standin._seen_keys
                 if standin.status < 300 and not duplicate:
                     standin._seen_keys.add(key)
