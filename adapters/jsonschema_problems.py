@@ -1,4 +1,9 @@
-"""JSON Schema validation that reports every problem, without echoing personal data."""
+"""JSON Schema validation that reports every problem, without echoing personal data.
+
+Valid bodies, the hot path, are accepted by jsonschema-rs (microseconds); only a body it
+rejects is walked by the Python `jsonschema` validator, which lists every problem in the
+words below. Both implement Draft 2020-12 in full, so they agree on what is valid.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from gateway.errors import Problem
@@ -26,6 +32,13 @@ def load_schema(package: str, message_type: str) -> dict[str, Any]:
 def _validator(package: str, message_type: str) -> Any:
     return Draft202012Validator(
         load_schema(package, message_type), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+@cache
+def _fast_validator(package: str, message_type: str) -> Any:
+    return jsonschema_rs.Draft202012Validator(
+        load_schema(package, message_type), validate_formats=True, offline=True
     )
 
 
@@ -54,6 +67,8 @@ def describe(error: Any) -> str:
 
 def schema_problems(package: str, message_type: str, doc: Any) -> list[Problem]:
     """Return every schema violation in a body, in a stable order."""
+    if _fast_validator(package, message_type).is_valid(doc):
+        return []
     found = [
         Problem(pointer(error.absolute_path), describe(error))
         for error in _validator(package, message_type).iter_errors(doc)

@@ -12,7 +12,7 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from enum import Enum
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 from typing import Any
 
@@ -86,16 +86,20 @@ class CodeList(_Strict):
 
     def to_canonical(self, system: str, value: str | int) -> str:
         """Translate a system's code; raise KeyError for a code the list does not know."""
-        if self.kind == "country":
-            reverse = {v: k for k, v in self.systems.get(system, {}).items()}
-            if value in reverse:
-                return reverse[value]
+        reverse = self._reverse.get(system, {})
+        if self.kind == "country" and value not in reverse:
             try:
                 return normalise_country(value)
             except UnknownCountryError as exc:
                 raise KeyError(value) from exc
-        reverse = {v: k for k, v in self.systems[system].items()}
+        if system not in self._reverse and self.kind == "enumerated":
+            raise KeyError(system)
         return reverse[value]
+
+    @cached_property
+    def _reverse(self) -> dict[str, dict[str | int, str]]:
+        """Return native -> canonical tables, built once (the lists never change)."""
+        return {system: {v: k for k, v in table.items()} for system, table in self.systems.items()}
 
     def check(self) -> list[str]:
         problems = []

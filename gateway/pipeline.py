@@ -43,7 +43,7 @@ from gateway.policy import (
 )
 from gateway.store.db import Database
 from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, System
-from gateway.subjects import Subject, identify, recall, remember
+from gateway.subjects import Subject, by_ref, identify, recall, remember
 
 
 @dataclass(frozen=True)
@@ -226,8 +226,9 @@ class Pipeline:
     ) -> tuple[Decision, list[Subject]]:
         persons = payload.subjects()
         subjects = identify(persons, self.pseudonymiser)
-        risk = inherited_risk(persons, recall(session, subjects))
-        remember(session, subjects, risk)
+        recalled = recall(session, subjects)
+        risk = inherited_risk(persons, by_ref(subjects, recalled))
+        remember(session, subjects, risk, recalled)
         primary_of = {p: s.primary for s in subjects for p in s.pseudonyms}
         grants = consent_registry.for_subjects(session, primary_of)
         request = PolicyRequest(

@@ -50,33 +50,39 @@ def identify(persons: Iterable[Person], pseudonymiser: Pseudonymiser) -> list[Su
 
 
 def recall(session: Session, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
-    """Return the risk countries remembered for each subject ref."""
-    subjects = list(subjects)
+    """Return the risk countries remembered under each pseudonym of these subjects."""
     wanted = {p for s in subjects for p in s.pseudonyms}
-    if not wanted:
-        return {s.ref: frozenset() for s in subjects}
-    rows = session.execute(
-        select(RememberedRisk.pseudonym, RememberedRisk.country).where(
-            RememberedRisk.pseudonym.in_(wanted)
+    found: dict[str, set[str]] = {p: set() for p in wanted}
+    if wanted:
+        rows = session.execute(
+            select(RememberedRisk.pseudonym, RememberedRisk.country).where(
+                RememberedRisk.pseudonym.in_(wanted)
+            )
         )
-    )
-    by_pseudonym: dict[str, set[str]] = {}
-    for pseudonym, country in rows:
-        by_pseudonym.setdefault(pseudonym, set()).add(country)
-    return {
-        s.ref: frozenset(c for p in s.pseudonyms for c in by_pseudonym.get(p, ())) for s in subjects
-    }
+        for pseudonym, country in rows:
+            found[pseudonym].add(country)
+    return {p: frozenset(countries) for p, countries in found.items()}
+
+
+def by_ref(
+    subjects: Iterable[Subject], recalled: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """Return, per subject ref, what was remembered under any of its pseudonyms."""
+    return {s.ref: frozenset(c for p in s.pseudonyms for c in recalled[p]) for s in subjects}
 
 
 def remember(
-    session: Session, subjects: Iterable[Subject], risk: Mapping[str, frozenset[str]]
+    session: Session,
+    subjects: Iterable[Subject],
+    risk: Mapping[str, frozenset[str]],
+    recalled: Mapping[str, frozenset[str]],
 ) -> None:
-    """Keep each subject's risk countries under all its pseudonyms; existing rows stay."""
+    """Keep each subject's risk countries under all its pseudonyms; write only what is new."""
     rows = [
         {"pseudonym": p, "country": country, "first_seen": utcnow()}
         for s in subjects
         for p in s.pseudonyms
-        for country in sorted(risk.get(s.ref, ()))
+        for country in sorted(risk.get(s.ref, frozenset()) - recalled.get(p, frozenset()))
     ]
     if not rows:
         return

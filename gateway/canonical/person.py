@@ -102,10 +102,11 @@ class Person(Canonical):
 
     def minimised(self, allowed: frozenset[DataCategory]) -> Person:
         """Return a copy holding only the fields of the allowed categories."""
-        dropped: dict[str, Any] = {}
-        for field, category in PERSON_FIELD_CATEGORIES.items():
-            if category not in allowed:
-                dropped[field] = Person.model_fields[field].get_default(call_default_factory=True)
+        dropped: dict[str, Any] = {
+            field: _empty(field)
+            for field, category in PERSON_FIELD_CATEGORIES.items()
+            if category not in allowed
+        }
         return self.model_copy(update=dropped)
 
     def categories(self) -> frozenset[DataCategory]:
@@ -113,8 +114,7 @@ class Person(Canonical):
         return frozenset(
             category
             for field, category in PERSON_FIELD_CATEGORIES.items()
-            if getattr(self, field)
-            != Person.model_fields[field].get_default(call_default_factory=True)
+            if getattr(self, field) != _empty(field)
         )
 
 
@@ -134,3 +134,15 @@ PERSON_FIELD_CATEGORIES: dict[str, DataCategory] = {
     "legal_status": DataCategory.LEGAL_STATUS,
 }
 """Which category each person field belongs to; `ref` is structural and always kept."""
+
+
+_DEFAULTS = {
+    name: Person.model_fields[name].get_default(call_default_factory=True)
+    for name in PERSON_FIELD_CATEGORIES
+}
+
+
+def _empty(field: str) -> Any:
+    """Return a fresh empty value of a person field (a new list, never a shared one)."""
+    default = _DEFAULTS[field]
+    return list(default) if isinstance(default, list) else default

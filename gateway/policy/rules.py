@@ -14,15 +14,16 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import casbin
 from casbin.core_enforcer import EnforceContext
 from casbin.model import Model
 from casbin.persist import Adapter
 
-from gateway.canonical import Envelope
+from gateway.canonical import Envelope, LegalBasis
 from gateway.errors import ConfigurationError, Problem
 from gateway.policy.loader import MODEL_FILE, POLICY_FILE, PolicyFiles, Rule, read_policy
 from gateway.policy.model import RuleFired
@@ -33,6 +34,16 @@ _POLICY_TOKENS = ["p_src", "p_dst", "p_msg", "p_purpose", "p_basis", "p_categori
 _ALLOW_IF_SOME_RULE = "some(where(p_eft==allow))"
 # The second matcher ignores the basis: it only explains a denial, it never allows.
 _IGNORING_BASIS = EnforceContext(rtype="r", ptype="p", etype="e", mtype="m2")
+
+
+class _RequestShape(NamedTuple):
+    """What the rules look at in an envelope (hashable, so answers can be cached)."""
+
+    source: str
+    destination: str
+    message_type: str
+    purpose: str
+    legal_basis: LegalBasis
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,10 @@ class RuleSet:
             self._by_row.setdefault(rule.row, rule)
         self._enforcer = _build_enforcer(policy)
         _reject_conflicts(policy.rules, self._enforcer)
+        # A rule set never changes once loaded, so the answer for one request shape can be
+        # kept: Casbin rebuilds its matcher expression on every call, which costs more than
+        # the rest of the decision.
+        self._match_request = lru_cache(maxsize=4096)(self._match_request_uncached)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str] | None = None) -> RuleSet:
@@ -78,13 +93,19 @@ class RuleSet:
 
     def match(self, envelope: Envelope) -> RuleMatch:
         """Find the rule that allows this envelope under its declared legal basis."""
-        request = (
+        return self._match_request(
             envelope.source,
             envelope.destination,
             envelope.message_type,
             envelope.purpose,
-            envelope.legal_basis.value,
+            envelope.legal_basis,
         )
+
+    def _match_request_uncached(
+        self, source: str, destination: str, message_type: str, purpose: str, basis: LegalBasis
+    ) -> RuleMatch:
+        envelope = _RequestShape(source, destination, message_type, purpose, basis)
+        request = (source, destination, message_type, purpose, basis.value)
         allowed, row = self._enforcer.enforce_ex(*request)
         rule = self._by_row.get(tuple(row)) if allowed else None
         if rule is not None and self._fits(rule, envelope, with_basis=True):
@@ -110,7 +131,7 @@ class RuleSet:
             None, ("rules.no_match",), (RuleFired("rules", "no rule", "deny", detail),)
         )
 
-    def _fits(self, rule: Rule, envelope: Envelope, *, with_basis: bool) -> bool:
+    def _fits(self, rule: Rule, envelope: _RequestShape, *, with_basis: bool) -> bool:
         # Why: a defence against an edited matcher in model.conf; what Casbin returns must
         # really be this exchange's rule before it lets anything through.
         roles = self._enforcer.get_role_manager()

@@ -1,0 +1,127 @@
+"""Exchanges per second for the birth flow through the HTTP API, next to a bare FastAPI endpoint.
+
+Both servers run the same way (uvicorn, one process, loopback) in the same run, driven by the
+same client: the ratio is what the gateway's work costs (parse, origin guard, Casbin, consent,
+minimise, render and validate the FHIR bundle, durable record and outbox row in one
+transaction). The relay is off, so delivery is not measured here.
+
+Usage: python -m bench.birth_flow [--requests N] [--concurrency C] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, birth_notification, envelope_headers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def drive(url: str, headers: Callable[[], dict[str, str]], body: bytes, requests: int,
+          concurrency: int) -> tuple[float, list[float], int]:
+    """Send `requests` POSTs from `concurrency` clients; return rate, latencies, failures."""
+    per_client = requests // concurrency
+
+    def client_run(_: int) -> tuple[list[float], int]:
+        latencies, failures = [], 0
+        with httpx.Client(timeout=30) as client:
+            for _ in range(per_client):
+                started = time.perf_counter()
+                response = client.post(url, content=body, headers=headers())
+                latencies.append(time.perf_counter() - started)
+                failures += response.status_code != 202
+        return latencies, failures
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(client_run, range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies = [x for r in results for x in r[0]]
+    return len(latencies) / elapsed, latencies, sum(r[1] for r in results)
+
+
+def report(name: str, rate: float, latencies: list[float], failures: int) -> None:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
+    print(f"{name:<34} {rate:8.1f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+          f"   non-202: {failures}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    args = parser.parse_args()
+    body = birth_notification()
+    with tempfile.TemporaryDirectory() as tmp:
+        bare_port, gateway_port = free_port(), free_port()
+        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bare:app", "--port",
+                                 str(bare_port), "--log-level", "warning"])
+        command = [sys.executable, "-m", "bench.serve_gateway", tmp, str(gateway_port)]
+        gateway = subprocess.Popen(command + ([args.database_url] if args.database_url else []))
+        try:
+            wait_until_up(f"http://127.0.0.1:{bare_port}/docs", bare)
+            wait_until_up(f"http://127.0.0.1:{gateway_port}/health", gateway)
+            credentials_file = Path(tmp) / "demo-credentials.json"
+            while not credentials_file.exists():
+                time.sleep(0.1)
+            credential = json.loads(credentials_file.read_text())[REGISTRATION]
+
+            def gateway_headers() -> dict[str, str]:
+                headers = envelope_headers(CIVIL_REGISTRY, "birth-notification", "consent",
+                                           f"bench-{uuid.uuid4()}")
+                headers["Authorization"] = f"Bearer {credential}"
+                return headers
+
+            bare_url = f"http://127.0.0.1:{bare_port}/exchanges"
+            gateway_url = f"http://127.0.0.1:{gateway_port}/exchanges"
+            for url, headers in ((bare_url, dict), (gateway_url, gateway_headers)):
+                drive(url, headers, body, 100, args.concurrency)  # warm-up
+            bare_result = drive(bare_url, dict, body, args.requests, args.concurrency)
+            gateway_result = drive(gateway_url, gateway_headers, body, args.requests,
+                                   args.concurrency)
+        finally:
+            for process in (bare, gateway):
+                process.terminate()
+                process.wait(timeout=30)
+    database = args.database_url or "SQLite (embedded default)"
+    print(f"birth flow, {args.requests} requests, {args.concurrency} clients, {database}")
+    report("bare FastAPI endpoint (baseline)", *bare_result)
+    report("gateway birth flow", *gateway_result)
+    print(f"ratio gateway / bare: {gateway_result[0] / bare_result[0]:.2f} (goal >= 0.50)")
+
+
+if __name__ == "__main__":
+    main()
