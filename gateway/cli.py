@@ -25,6 +25,7 @@ app = typer.Typer(
 policy_app = typer.Typer(no_args_is_help=True, help="Inspect the policy engine.")
 app.add_typer(policy_app, name="policy")
 
+DEMO_PORTS = (8101, 8102, 8103)  # proGres, civil registry, embassy stand-ins
 Destination = Annotated[str, typer.Option("--to", help="Destination system id.")]
 MessageType = Annotated[str, typer.Option("--type", help="Message type, e.g. birth-notification.")]
 Purpose = Annotated[str, typer.Option(help="Declared purpose, e.g. birth-registration.")]
@@ -74,7 +75,7 @@ def serve(
     if demo:
         from gateway.demo.flow import DemoEnvironment
 
-        env = DemoEnvironment.start(runtime, f"http://{host}:{port}")
+        env = DemoEnvironment.start(runtime, f"http://{host}:{port}", DEMO_PORTS)
         typer.echo(env.describe())
     uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
 

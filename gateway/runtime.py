@@ -45,6 +45,7 @@ class Runtime:
         db = Database.connect(settings.resolved_database_url)
         migrate(db.engine)
         master = settings.master_secret()
+        settings.resolved_admin_token()  # made now, so the operator can find it before first use
         sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine.load(settings.policy_dir)

@@ -101,13 +101,16 @@ class DemoEnvironment:
     callback_errors: list[str] = field(default_factory=list)
 
     @classmethod
-    def start(cls, runtime: Runtime, gateway_url: str) -> DemoEnvironment:
+    def start(
+        cls, runtime: Runtime, gateway_url: str, ports: tuple[int, int, int] = (0, 0, 0)
+    ) -> DemoEnvironment:
+        """Start the stand-ins (on `ports`, 0 = any free one) and register the systems."""
         env = cls(runtime, gateway_url)
-        registry = StandIn(CIVIL_REGISTRY, on_receive=env._register_birth)
+        registry = StandIn(CIVIL_REGISTRY, port=ports[1], on_receive=env._register_birth)
         env.standins = {
-            REGISTRATION: StandIn(REGISTRATION).start(),
+            REGISTRATION: StandIn(REGISTRATION, port=ports[0]).start(),
             CIVIL_REGISTRY: registry.start(),
-            EMBASSY: StandIn(EMBASSY).start(),
+            EMBASSY: StandIn(EMBASSY, port=ports[2]).start(),
         }
         specs = [
             SystemSpec(
