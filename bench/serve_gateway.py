@@ -1,4 +1,4 @@
-"""Serve the gateway for the benchmark: demo systems registered, relay off, credentials to a file."""
+"""Serve the gateway for the benchmark: demo systems, relay off, credentials in a file."""
 
 from __future__ import annotations
 
