@@ -47,8 +47,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
-def drive(url: str, headers: Callable[[], dict[str, str]], body: bytes, requests: int,
-          concurrency: int) -> tuple[float, list[float], int]:
+def drive(
+    url: str, headers: Callable[[], dict[str, str]], body: bytes, requests: int, concurrency: int
+) -> tuple[float, list[float], int]:
     """Send `requests` POSTs from `concurrency` clients; return rate, latencies, failures."""
     per_client = requests // concurrency
 
@@ -74,8 +75,10 @@ def report(name: str, rate: float, latencies: list[float], failures: int) -> Non
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
-    print(f"{name:<34} {rate:8.1f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
-          f"   non-202: {failures}")
+    print(
+        f"{name:<34} {rate:8.1f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+        f"   non-202: {failures}"
+    )
 
 
 def main() -> None:
@@ -87,8 +90,18 @@ def main() -> None:
     body = birth_notification()
     with tempfile.TemporaryDirectory() as tmp:
         bare_port, gateway_port = free_port(), free_port()
-        bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bare:app", "--port",
-                                 str(bare_port), "--log-level", "warning"])
+        bare = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare:app",
+                "--port",
+                str(bare_port),
+                "--log-level",
+                "warning",
+            ]
+        )
         command = [sys.executable, "-m", "bench.serve_gateway", tmp, str(gateway_port)]
         gateway = subprocess.Popen(command + ([args.database_url] if args.database_url else []))
         try:
@@ -100,8 +113,9 @@ def main() -> None:
             credential = json.loads(credentials_file.read_text())[REGISTRATION]
 
             def gateway_headers() -> dict[str, str]:
-                headers = envelope_headers(CIVIL_REGISTRY, "birth-notification", "consent",
-                                           f"bench-{uuid.uuid4()}")
+                headers = envelope_headers(
+                    CIVIL_REGISTRY, "birth-notification", "consent", f"bench-{uuid.uuid4()}"
+                )
                 headers["Authorization"] = f"Bearer {credential}"
                 return headers
 
@@ -110,8 +124,9 @@ def main() -> None:
             for url, headers in ((bare_url, dict), (gateway_url, gateway_headers)):
                 drive(url, headers, body, 100, args.concurrency)  # warm-up
             bare_result = drive(bare_url, dict, body, args.requests, args.concurrency)
-            gateway_result = drive(gateway_url, gateway_headers, body, args.requests,
-                                   args.concurrency)
+            gateway_result = drive(
+                gateway_url, gateway_headers, body, args.requests, args.concurrency
+            )
         finally:
             for process in (bare, gateway):
                 process.terminate()

@@ -189,9 +189,7 @@ def test_backoff_grows_and_is_capped() -> None:
         assert ceiling / 2 <= delay <= ceiling
 
 
-def test_each_message_is_sent_once_when_relays_race(
-    runtime: Runtime, destination: StandIn
-) -> None:
+def test_each_message_is_sent_once_when_relays_race(runtime: Runtime, destination: StandIn) -> None:
     clock = Clock()
     ids = {queue(runtime, destination.url, clock) for _ in range(20)}
     relays = [make_relay(runtime, clock) for _ in range(3)]
