@@ -60,7 +60,8 @@ class AdapterRegistry:
 
 
 def _no_such(name: str, known: Mapping[str, object]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
+    by_lower = {k.lower(): k for k in known}
+    close = [by_lower[c] for c in difflib.get_close_matches(name.lower(), list(by_lower), n=1)]
     hint = f" Did you mean {close[0]!r}?" if close else f" Known: {', '.join(sorted(known))}."
     return f"No such adapter: {name!r}.{hint}"
 

@@ -144,10 +144,15 @@ def explain(
 
     try:
         runtime = Runtime.build(Settings())
+    except GatewayError as error:
+        _fail(error)
+    try:
         headers = _envelope(to, type_, purpose, basis, agreement, "explain-only")
         decision = runtime.pipeline.explain(source, headers, message.read_bytes())
     except GatewayError as error:
         _fail(error)
+    finally:
+        runtime.close()  # its database connections, which nothing else would close
     for fired in decision.trace:
         typer.echo(f"[{fired.stage:<8}] {fired.outcome:<5} {fired.rule}: {fired.detail}")
     verdict = "ALLOWED" if decision.allowed else "DENIED"

@@ -9,7 +9,8 @@ GatewayError
 ├── AuthenticationError       401  unauthenticated
 ├── ForbiddenError            403  forbidden: authenticated, but not allowed to do this
 ├── NotFoundError             404  not_found
-├── ConflictError             409  idempotency_conflict and friends
+├── ConflictError             409  conflict
+│   └── IdempotencyConflictError  idempotency_conflict: a key reused with another message
 ├── PolicyDeniedError         403  denied: the policy engine said no (reasons attached)
 └── ConfigurationError        500  a shipped file (adapter, mapping, policy) is broken;
                                    raised at start-up, never in the middle of an exchange
@@ -88,6 +89,10 @@ class NotFoundError(GatewayError):
 class ConflictError(GatewayError):
     status = 409
     reason = "conflict"
+
+
+class IdempotencyConflictError(ConflictError):
+    reason = "idempotency_conflict"
 
 
 class PolicyDeniedError(GatewayError):

@@ -25,9 +25,9 @@ from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
 from gateway.canonical import Envelope, Payload
 from gateway.crypto import Pseudonymiser, canonical_json, sha256_hex
 from gateway.errors import (
-    ConflictError,
     EnvelopeError,
     GatewayError,
+    IdempotencyConflictError,
     PayloadTooLargeError,
     PolicyDeniedError,
     Problem,
@@ -170,7 +170,7 @@ class Pipeline:
         if bound is None:
             return None
         if bound.request_digest != attempt.request_digest:
-            raise ConflictError(
+            raise IdempotencyConflictError(
                 "this idempotency key was already used with a different message",
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
@@ -193,11 +193,18 @@ class Pipeline:
         attempt.legal_basis = envelope.legal_basis.value
         attempt.agreement = envelope.agreement
         destination = session.get(System, envelope.destination)
+        where = envelope_reader.HEADERS["destination"]
         if destination is None:
-            raise UnknownSystemError(f"no destination system {envelope.destination!r}")
+            raise UnknownSystemError(
+                f"no destination system {envelope.destination!r}",
+                [Problem(where, "no system is registered under this id")],
+            )
         attempt.destination_jurisdiction = destination.jurisdiction
         if destination.endpoint is None:
-            raise UnknownSystemError(f"system {destination.id!r} has no endpoint to deliver to")
+            raise UnknownSystemError(
+                f"system {destination.id!r} has no endpoint to deliver to",
+                [Problem(where, "the system has no endpoint")],
+            )
         reader = self.adapters.get(source.adapter)
         writer = self.adapters.get(destination.adapter)
         problems = []

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gateway import systems
 from gateway.api.deps import AdminDep, RuntimeDep, SessionDep
 from gateway.api.schemas import Credential, SystemOut, SystemRegistered
+from gateway.errors import InvalidInput, Problem, UnknownSystemError
 from gateway.systems import SystemSpec
 
 router = APIRouter(prefix="/systems", tags=["systems"])
@@ -17,7 +18,10 @@ def register(
     spec: SystemSpec, _: AdminDep, rt: RuntimeDep, session: SessionDep
 ) -> SystemRegistered:
     """Register a system; its credential is in this answer and nowhere else."""
-    rt.pipeline.adapters.get(spec.adapter)
+    try:
+        rt.pipeline.adapters.get(spec.adapter)
+    except UnknownSystemError as exc:  # the registry cannot know which field named it
+        raise InvalidInput(exc.message, [Problem("body.adapter", exc.message)]) from exc
     system, credential = systems.register(session, spec, rt.sealer)
     return SystemRegistered(**SystemOut.of(system).model_dump(), credential=credential)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from gateway import consents, systems
 from gateway.canonical import DataCategory, Identifier
@@ -273,8 +274,10 @@ def _narrate(env: DemoEnvironment, settings: Settings) -> int:
             f"  {record['message_type']}  {record['decision']}  {','.join(record['reasons'])}"
             f"  delivery={delivery}"
         )
+    # The database URL may hold a password: say where the records are, never how to get in.
+    where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     say(
-        f"\nWhere to look: the records are in {settings.resolved_database_url} (table "
+        f"\nWhere to look: the records are in {where} (table "
         "exchange_records); `gateway serve --demo` runs the same systems with the API at /docs."
     )
     ok = birth.status_code == 202 and arrived and blocked.status_code == 403
