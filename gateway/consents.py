@@ -50,9 +50,7 @@ def grant(
 
 def withdraw(session: Session, consent_id: str, now: dt.datetime) -> ConsentRow:
     """Withdraw a consent: it stops every transfer decided from now on."""
-    row = session.get(ConsentRow, consent_id)
-    if row is None:
-        raise NotFoundError(f"no consent {consent_id!r}")
+    row = get(session, consent_id)
     if row.withdrawn_at is not None:
         raise ConflictError("consent already withdrawn")
     row.withdrawn_at = now
