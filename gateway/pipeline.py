@@ -100,7 +100,7 @@ class Pipeline:
                 attempt.decision = INVALID
                 attempt.reasons = [error.reason]
                 with self.db.unit_of_work() as session:
-                    session.add(attempt.to_row())
+                    session.add(ExchangeRecord.of(attempt))
             raise
         except IntegrityError:
             # Two submissions raced on one idempotency key: the loser sees the winner's row.
@@ -258,7 +258,7 @@ class Pipeline:
         return self.policy.decide(request), subjects
 
     def _record(self, session: Session, attempt: Attempt, envelope: Envelope) -> None:
-        session.add(attempt.to_row())
+        session.add(ExchangeRecord.of(attempt))
         session.add(
             IdempotencyKey(
                 source=envelope.source,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.audit.record import leaf_hash_of
+from gateway.audit.record import Attempt
 from gateway.config import Settings
 from gateway.demo.flow import (
     CIVIL_REGISTRY,
@@ -237,7 +237,8 @@ def test_every_attempt_recorded_once_without_personal_data(
         for document in individual.get("progres_documents", []):
             assert document["progres_documentnumber"] not in dump
     for row in rows:
-        assert leaf_hash_of(row) == row.leaf_hash
+        stored = {c: getattr(row, c) for c in row.__table__.columns.keys()}
+        assert Attempt.of(stored).leaf_hash() == row.leaf_hash
 
 
 def test_down_destination_gets_the_exchange_after_a_gateway_restart(settings: Settings) -> None:

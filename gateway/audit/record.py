@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from gateway.crypto import canonical_json, sha256_hex
-from gateway.store.models import ExchangeRecord
 
 ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
 
@@ -47,14 +48,11 @@ class Attempt:
         content["recorded_at"] = self.recorded_at.astimezone(dt.UTC).isoformat()
         return content
 
-    def to_row(self) -> ExchangeRecord:
-        leaf = self.leaf()
-        return ExchangeRecord(
-            **{**asdict(self), "leaf_hash": sha256_hex(canonical_json({"v": 1, **leaf}))}
-        )
+    def leaf_hash(self) -> str:
+        """Return SHA-256 over the canonical JSON of the record (format version 1)."""
+        return sha256_hex(canonical_json({"v": 1, **self.leaf()}))
 
-
-def leaf_hash_of(row: ExchangeRecord) -> str:
-    """Recompute a stored record's leaf hash, to check it against the stored one."""
-    attempt = Attempt(**{name: getattr(row, name) for name in Attempt.__dataclass_fields__})
-    return sha256_hex(canonical_json({"v": 1, **attempt.leaf()}))
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> Attempt:
+        """Rebuild a record from stored fields, e.g. to check a stored leaf hash."""
+        return cls(**{name: fields[name] for name in cls.__dataclass_fields__})

@@ -7,6 +7,7 @@ as digests in the exchange record.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from gateway.audit.record import Attempt
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -99,6 +102,10 @@ class ExchangeRecord(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_exchange_records_source_time", "source", "recorded_at"),)
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> ExchangeRecord:
+        return cls(**asdict(attempt), leaf_hash=attempt.leaf_hash())
 
 
 class IdempotencyKey(Base):

@@ -16,7 +16,7 @@ from gateway.delivery.outbox import DEAD, DELIVERED, PENDING, OutboxRelay, Retry
 from gateway.delivery.transport import HttpTransport
 from gateway.demo.standins import StandIn
 from gateway.runtime import Runtime
-from gateway.store.models import DeliveryAttempt, OutboxMessage
+from gateway.store.models import DeliveryAttempt, ExchangeRecord, OutboxMessage
 from gateway.systems import SystemSpec
 
 
@@ -66,7 +66,7 @@ def queue(runtime: Runtime, endpoint: str, clock: Clock, token: str | None = Non
                 outbound_token=token,
             )
             systems.register(session, spec, runtime.sealer)
-        session.add(attempt.to_row())
+        session.add(ExchangeRecord.of(attempt))
         session.flush()
         session.add(
             OutboxMessage(
