@@ -15,8 +15,9 @@ from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
-from gateway.errors import Problem
+from gateway.errors import Problem, dotted, validation_problems
 
 
 @cache
@@ -40,6 +41,11 @@ def _fast_validator(package: str, message_type: str) -> Any:
     return jsonschema_rs.Draft202012Validator(
         load_schema(package, message_type), validate_formats=True, offline=True
     )
+
+
+def canonical_problems(exc: ValidationError) -> list[Problem]:
+    """Locate problems in the canonical object an adapter built, as 'canonical:a.b'."""
+    return validation_problems(exc.errors(), lambda loc: "canonical:" + dotted(loc))
 
 
 def pointer(path: Iterable[str | int]) -> str:

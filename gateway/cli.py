@@ -13,7 +13,7 @@ import httpx
 import typer
 
 from gateway.config import Settings
-from gateway.envelope import HEADERS
+from gateway.envelope import to_headers
 from gateway.errors import GatewayError
 
 # Tracebacks never show local variables: they may hold credentials or personal data.
@@ -37,15 +37,16 @@ MessageFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="
 def _envelope(
     to: str, type_: str, purpose: str, basis: str, agreement: str | None, key: str | None
 ) -> dict[str, str]:
-    fields = {
-        "destination": to,
-        "message_type": type_,
-        "purpose": purpose,
-        "legal_basis": basis,
-        "agreement": agreement,
-        "idempotency_key": key or f"cli-{uuid.uuid4()}",
-    }
-    return {HEADERS[name]: value for name, value in fields.items() if value is not None}
+    return to_headers(
+        {
+            "destination": to,
+            "message_type": type_,
+            "purpose": purpose,
+            "legal_basis": basis,
+            "agreement": agreement,
+            "idempotency_key": key or f"cli-{uuid.uuid4()}",
+        }
+    )
 
 
 def _fail(error: GatewayError) -> None:

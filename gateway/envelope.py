@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from gateway.canonical import Envelope
-from gateway.errors import EnvelopeError, ForbiddenError, Problem
+from gateway.errors import EnvelopeError, ForbiddenError, validation_problems
 
 # Envelope field -> HTTP header. Idempotency-Key is the IETF draft's name.
 HEADERS = {
@@ -22,6 +23,15 @@ SOURCE_HEADER = "X-Exchange-Source"
 ENVELOPE_HEADERS = (*HEADERS.values(), SOURCE_HEADER)
 
 
+def to_headers(fields: Mapping[str, str | None]) -> dict[str, str]:
+    """Write envelope fields (destination, message_type, ...) as the headers that carry them."""
+    return {HEADERS[name]: value for name, value in fields.items() if value is not None}
+
+
+def _header_of(loc: Sequence[Any]) -> str:
+    return HEADERS.get(str(loc[0]), str(loc[0])) if loc else "envelope"
+
+
 def from_headers(headers: Mapping[str, str], caller: str) -> Envelope:
     """Build the envelope; the source is always the authenticated caller."""
     claimed = headers.get(SOURCE_HEADER)
@@ -34,11 +44,5 @@ def from_headers(headers: Mapping[str, str], caller: str) -> Envelope:
     except ValidationError as exc:
         raise EnvelopeError(
             "the exchange envelope is invalid",
-            [
-                Problem(
-                    HEADERS.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else "envelope",
-                    e["msg"],
-                )
-                for e in exc.errors()
-            ],
+            validation_problems(exc.errors(), _header_of),
         ) from exc

@@ -18,7 +18,9 @@ GatewayError
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,18 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {"location": self.location, "message": self.message}
+
+
+def dotted(loc: Sequence[Any]) -> str:
+    """Write a validation error's location as a.b.0.c."""
+    return ".".join(str(part) for part in loc)
+
+
+def validation_problems(
+    errors: Iterable[Mapping[str, Any]], locate: Callable[[Sequence[Any]], str] = dotted
+) -> list[Problem]:
+    """Turn pydantic's `exc.errors()` into Problems, each located the caller's way."""
+    return [Problem(locate(error["loc"]), error["msg"]) for error in errors]
 
 
 class GatewayError(Exception):

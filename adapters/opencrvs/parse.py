@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from adapters.jsonschema_problems import canonical_problems
 from adapters.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.natives import Native, natives_of
@@ -182,7 +183,4 @@ def parse_confirmation(mappings: MappingSet, doc: dict[str, Any]) -> BirthRegist
     try:
         return BirthRegistration.model_validate(data)
     except ValidationError as exc:
-        canonical = [
-            Problem("canonical:" + ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()
-        ]
-        raise ParseError(f"invalid OpenCRVS {CONFIRMATION}", canonical) from exc
+        raise ParseError(f"invalid OpenCRVS {CONFIRMATION}", canonical_problems(exc)) from exc

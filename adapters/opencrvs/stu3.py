@@ -14,7 +14,8 @@ from typing import Any
 from fhir.resources.STU3.bundle import Bundle
 from pydantic import ValidationError
 
-from gateway.errors import Problem
+from adapters.jsonschema_problems import pointer
+from gateway.errors import Problem, validation_problems
 
 
 def _empty_values(value: Any, where: str) -> Iterator[str]:
@@ -37,7 +38,5 @@ def stu3_problems(bundle: dict[str, Any]) -> list[Problem]:
     try:
         Bundle.model_validate(bundle)
     except ValidationError as exc:
-        problems += [
-            Problem("/" + "/".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()
-        ]
+        problems += validation_problems(exc.errors(), pointer)
     return problems

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.jsonschema_problems import pointer
+from adapters.jsonschema_problems import canonical_problems, pointer
 from adapters.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.schema import BIRTH_NOTIFICATION, DOCUMENTS, INDIVIDUALS
@@ -247,13 +247,6 @@ class _Reader:
             )
 
 
-def _canonical_problems(exc: ValidationError) -> list[Problem]:
-    return [
-        Problem("canonical:" + ".".join(str(p) for p in err["loc"]), err["msg"])
-        for err in exc.errors()
-    ]
-
-
 def parse_birth_notification(
     mappings: MappingSet, doc: dict[str, Any], today: Callable[[], dt.date]
 ) -> BirthEvent:
@@ -267,4 +260,4 @@ def parse_birth_notification(
     try:
         return BirthEvent.model_validate(data)
     except ValidationError as exc:
-        raise ParseError(f"invalid proGres {BIRTH_NOTIFICATION}", _canonical_problems(exc)) from exc
+        raise ParseError(f"invalid proGres {BIRTH_NOTIFICATION}", canonical_problems(exc)) from exc

@@ -13,7 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.errors import GatewayError, InvalidInput, NotFoundError, Problem
+from gateway.errors import (
+    GatewayError,
+    InvalidInput,
+    NotFoundError,
+    validation_problems,
+)
 
 FHIR_JSON = "application/fhir+json"
 REASON_SYSTEM = "urn:exchange-gateway:reason"
@@ -84,9 +89,7 @@ def install(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        problems = [
-            Problem(".".join(str(part) for part in e["loc"]), e["msg"]) for e in exc.errors()
-        ]
+        problems = validation_problems(exc.errors())
         return render(request, InvalidInput("the request is invalid", problems))
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -28,7 +29,7 @@ from gateway.config import Settings
 from gateway.consents import ConsentGrant
 from gateway.demo.server import ServedGateway
 from gateway.demo.standins import Received, StandIn, registration_number
-from gateway.envelope import HEADERS
+from gateway.envelope import to_headers
 from gateway.runtime import Runtime
 from gateway.systems import SystemSpec
 
@@ -58,13 +59,16 @@ def birth_notification() -> bytes:
 
 
 def envelope_headers(destination: str, message_type: str, basis: str, key: str) -> dict[str, str]:
-    return {
-        HEADERS["destination"]: destination,
-        HEADERS["message_type"]: message_type,
-        HEADERS["purpose"]: PURPOSE,
-        HEADERS["legal_basis"]: basis,
-        HEADERS["idempotency_key"]: key,
-    }
+    """Return the envelope headers of a demo exchange (purpose: birth registration)."""
+    return to_headers(
+        {
+            "destination": destination,
+            "message_type": message_type,
+            "purpose": PURPOSE,
+            "legal_basis": basis,
+            "idempotency_key": key,
+        }
+    )
 
 
 def registered_birth(notification: dict[str, Any], number: str) -> bytes:
@@ -194,13 +198,22 @@ class DemoEnvironment:
         except httpx.HTTPError as exc:  # the gateway went away; a real registry would retry
             self.callback_errors.append(type(exc).__name__)
 
-    def submit_birth(self, destination: str, key: str) -> httpx.Response:
-        headers = envelope_headers(destination, "birth-notification", "consent", key)
+    def birth_headers(self, destination: str, key: str | None = None) -> dict[str, str]:
+        """Return the headers proGres sends a birth notification with (a fresh key if none)."""
+        headers = envelope_headers(
+            destination, "birth-notification", "consent", key or f"demo-{uuid.uuid4()}"
+        )
         headers["Authorization"] = f"Bearer {self.credentials[REGISTRATION]}"
+        return headers
+
+    def submit_birth(
+        self, destination: str, key: str | None = None, body: bytes | None = None
+    ) -> httpx.Response:
+        """Send a birth notification as proGres: the demo one unless `body` is given."""
         return httpx.post(
             f"{self.gateway_url}/exchanges",
-            content=birth_notification(),
-            headers=headers,
+            content=birth_notification() if body is None else body,
+            headers=self.birth_headers(destination, key),
             timeout=30,
         )
 
@@ -244,7 +257,7 @@ def _narrate(env: DemoEnvironment, settings: Settings) -> int:
     say = print
     say(env.describe())
     say("\n1. proGres sends a camp birth to the national civil registry (with consent).")
-    birth = env.submit_birth(CIVIL_REGISTRY, f"demo-{time.time_ns()}")
+    birth = env.submit_birth(CIVIL_REGISTRY)
     say(f"   gateway answered {birth.status_code}: {birth.json()}")
     progres = env.standins[REGISTRATION]
     arrived = wait_for(lambda: bool(progres.received))
@@ -256,7 +269,7 @@ def _narrate(env: DemoEnvironment, settings: Settings) -> int:
     else:
         say("2. the registration number did NOT come back (see the exchange records)")
     say("\n3. The same birth sent to the embassy of the parents' country of origin.")
-    blocked = env.submit_birth(EMBASSY, f"demo-{time.time_ns()}")
+    blocked = env.submit_birth(EMBASSY)
     say(f"   gateway answered {blocked.status_code}: {blocked.json()}")
     say(f"   the embassy received {len(env.standins[EMBASSY].received)} message(s)")
     admin = {"Authorization": f"Bearer {settings.resolved_admin_token()}"}

@@ -39,6 +39,7 @@ class StandIn:
     on_receive: Callable[[Received], None] | None = None
     _server: ThreadingHTTPServer | None = None
     _seen_keys: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -53,11 +54,12 @@ class StandIn:
                 length = int(self.headers.get("content-length", "0"))
                 item = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
                 key = item.headers.get("Idempotency-Key", "")
-                standin.hits += 1
-                duplicate = key in standin._seen_keys
-                if standin.status < 300 and not duplicate:
-                    standin._seen_keys.add(key)
-                    standin.received.append(item)
+                with standin._lock:  # requests arrive on concurrent threads
+                    standin.hits += 1
+                    duplicate = key in standin._seen_keys
+                    if standin.status < 300 and not duplicate:
+                        standin._seen_keys.add(key)
+                        standin.received.append(item)
                 self.send_response(standin.status)
                 self.send_header("content-type", "application/json")
                 self.end_headers()

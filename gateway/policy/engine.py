@@ -30,10 +30,6 @@ class PolicyEngine:
         """Return the digest of the policy files in force."""
         return self.rules.version
 
-    def explain(self, request: PolicyRequest) -> Decision:
-        """Decide, for a `policy explain` command: the trace is the explanation."""
-        return self.decide(request)
-
     def decide(self, request: PolicyRequest) -> Decision:
         """Answer allow or deny, with reason codes, the categories allowed and the trace."""
         trace: list[RuleFired] = []

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.demo.flow import CIVIL_REGISTRY, EMBASSY, REGISTRATION, DemoEnvironment
 from gateway.demo.server import ServedGateway
 from gateway.store.models import ConsentRow, System
-from tests.api.helpers import admin_headers, send_birth, system_headers
+from tests.api.helpers import admin_headers, system_headers
 
 NEW_SYSTEM = {
     "id": "registry-two",
@@ -177,7 +177,7 @@ def test_admin_routes_need_a_token(served: ServedGateway, authorization: str | N
 
 
 def test_only_the_parties_see_an_exchange(env: DemoEnvironment) -> None:
-    exchange_id = send_birth(env).json()["exchange_id"]
+    exchange_id = env.submit_birth(CIVIL_REGISTRY).json()["exchange_id"]
     url = f"{env.gateway_url}/exchanges/{exchange_id}"
 
     seen = {
@@ -250,7 +250,7 @@ def test_consents_keep_only_a_pseudonym(env: DemoEnvironment) -> None:
 
 def test_health_counts_the_outbox(env: DemoEnvironment) -> None:
     empty = httpx.get(f"{env.gateway_url}/health")
-    assert send_birth(env).status_code == 202
+    assert env.submit_birth(CIVIL_REGISTRY).status_code == 202
 
     queued = httpx.get(f"{env.gateway_url}/health")
 

@@ -27,7 +27,7 @@ from gateway.demo.flow import (
 )
 from gateway.envelope import HEADERS
 from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, RememberedRisk
-from tests.api.helpers import BODY_LIMIT, birth_headers, send_birth
+from tests.api.helpers import BODY_LIMIT
 
 NOTIFICATION = birth_notification()
 FIRST_KEY = "first-birth-0001"
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.usefixtures("first")
 @pytest.fixture
 def first(env: DemoEnvironment) -> dict[str, Any]:
     """Accept one birth, so that outbox, idempotency keys and remembered risk are not empty."""
-    response = send_birth(env, key=FIRST_KEY)
+    response = env.submit_birth(CIVIL_REGISTRY, FIRST_KEY)
     assert response.status_code == 202, response.text
     accepted: dict[str, Any] = response.json()
     return accepted
@@ -92,7 +92,7 @@ def post(
     change: Mapping[str, str | None] | None = None,
 ) -> httpx.Response:
     """Post as proGres, with some headers changed (None removes one)."""
-    headers: dict[str, str] = birth_headers(env)
+    headers: dict[str, str] = env.birth_headers(CIVIL_REGISTRY)
     for name, value in (change or {}).items():
         if value is None:
             headers.pop(name, None)
@@ -426,7 +426,7 @@ def test_a_fhir_caller_gets_an_operation_outcome(env: DemoEnvironment) -> None:
 
 
 def test_records_hold_no_personal_data(env: DemoEnvironment) -> None:
-    denied = send_birth(env, EMBASSY)
+    denied = env.submit_birth(EMBASSY)
     replayed = post(env, change={HEADERS["idempotency_key"]: FIRST_KEY})
     refused = post(env, NOTIFICATION.replace(b'"individuals"', b'"people"'))
 
