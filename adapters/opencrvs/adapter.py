@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.contract import Rendered
 from adapters.jsonbody import load_object
 from adapters.mapping import MappingSet
-from adapters.opencrvs import natives
+from adapters.opencrvs import natives, probe
 from adapters.opencrvs.parse import CONFIRMATION, parse_confirmation
 from adapters.opencrvs.profile import BIRTH_NOTIFICATION
 from adapters.opencrvs.render import render_birth_notification
@@ -49,6 +49,7 @@ class OpenCrvsAdapter:
         mappings.check(known, REQUIRED)
         for spec in mappings.specs.values():
             natives.natives_of(spec)  # a name that does not parse fails now, not mid-exchange
+        probe.check_spec(mappings)  # so does a spec that sends values where STU3 allows none
         self._mappings = mappings
 
     def parse(self, message_type: str, body: bytes) -> Payload:

@@ -1,4 +1,8 @@
-"""The OpenCRVS JSON Schemas: the shape of the parts of a message the gateway reads."""
+"""The OpenCRVS JSON Schemas: the parts of an answer the gateway reads, and exactly what it sends.
+
+`birth-registration-confirmation` is loose (OpenCRVS's own bundles are not strict FHIR);
+`birth-notification` is the strict STU3 shape of every bundle the renderer writes.
+"""
 
 from __future__ import annotations
 
