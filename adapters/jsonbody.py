@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from itertools import accumulate
 from typing import Any
 
 from gateway.errors import ParseError, Problem
@@ -47,19 +49,17 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _depth(doc: Any) -> int:
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        value, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH:
-            break
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
-    return deepest
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _depth(text: str) -> int:
+    """Return how deep a valid JSON text nests, or, when it has few brackets, their count."""
+    openers = text.count("{") + text.count("[")
+    if openers <= MAX_DEPTH:  # nothing can nest deeper than there are brackets
+        return openers
+    brackets = _NOT_A_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
 
 
 def load_object(body: bytes) -> dict[str, Any]:
@@ -84,6 +84,6 @@ def load_object(body: bytes) -> dict[str, Any]:
     if not isinstance(doc, dict):
         problem = Problem("/", f"expected a JSON object, got {type(doc).__name__}")
         raise ParseError("message is not a JSON object", [problem])
-    if _depth(doc) > MAX_DEPTH:
+    if _depth(text) > MAX_DEPTH:
         raise ParseError("message is not acceptable", [Problem("/", "nesting is too deep")])
     return doc

@@ -137,11 +137,12 @@ class MappingSpec(_Strict):
     fields: list[FieldMap]
 
     def native(self, canonical: str) -> str:
-        return self._by_canonical()[canonical].native
+        return self._by_canonical[canonical].native
 
     def codelist_of(self, canonical: str) -> str | None:
-        return self._by_canonical()[canonical].codelist
+        return self._by_canonical[canonical].codelist
 
+    @cached_property
     def _by_canonical(self) -> dict[str, FieldMap]:
         return {f.canonical: f for f in self.fields}
 

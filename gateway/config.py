@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     policy_dir: Path | None = None
     relay_enabled: bool = True
+    # How stale another process's view of the system registry may be (this process's is never).
+    registry_cache_seconds: float = Field(default=5.0, ge=0)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=12, gt=0)

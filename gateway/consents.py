@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.canonical import Consent, DataCategory, Identifier
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ConflictError, NotFoundError
-from gateway.store.models import ConsentRow
+from gateway.store.models import ConsentRow, table_of
 from gateway.systems import get as get_system
 
 PSEUDONYM_SCHEME = "pseudonym"
@@ -64,11 +65,17 @@ def get(session: Session, consent_id: str) -> ConsentRow:
     return row
 
 
-def for_subjects(session: Session, pseudonyms: Iterable[str]) -> list[ConsentRow]:
+# Built once: building a statement costs more than running it.
+_TABLE = table_of(ConsentRow)
+_HELD_FOR = select(_TABLE).where(_TABLE.c.subject.in_(bindparam("wanted", expanding=True)))
+
+
+def for_subjects(connection: Connection, pseudonyms: Iterable[str]) -> Sequence[Row[Any]]:
+    """Return the grants held for these subjects, as rows (read-only, no ORM objects)."""
     wanted = list(pseudonyms)
     if not wanted:
         return []
-    return list(session.scalars(select(ConsentRow).where(ConsentRow.subject.in_(wanted))))
+    return connection.execute(_HELD_FOR, {"wanted": wanted}).all()
 
 
 def pseudonym_identifier(pseudonym: str) -> Identifier:
@@ -76,7 +83,7 @@ def pseudonym_identifier(pseudonym: str) -> Identifier:
     return Identifier(scheme=PSEUDONYM_SCHEME, value=pseudonym)
 
 
-def as_canonical(row: ConsentRow, subject_pseudonym: str) -> Consent:
+def as_canonical(row: ConsentRow | Row[Any], subject_pseudonym: str) -> Consent:
     """Return the grant as a canonical Consent held for the subject's primary pseudonym."""
     return Consent(
         id=row.id,

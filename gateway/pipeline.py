@@ -13,14 +13,12 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
-from gateway import systems
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
 from gateway.canonical import Envelope, Payload
 from gateway.crypto import Pseudonymiser, canonical_json, sha256_hex
@@ -28,6 +26,7 @@ from gateway.errors import (
     EnvelopeError,
     GatewayError,
     IdempotencyConflictError,
+    NotFoundError,
     PayloadTooLargeError,
     PolicyDeniedError,
     Problem,
@@ -42,8 +41,21 @@ from gateway.policy import (
     inherited_risk,
 )
 from gateway.store.db import Database
-from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, System
+from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, table_of
 from gateway.subjects import Subject, by_ref, identify, recall, remember
+from gateway.systems import Directory, Entry
+
+# Statements of the hot path, built once: building one costs more than running it.
+_BOUND = select(IdempotencyKey.request_digest, IdempotencyKey.exchange_id).where(
+    IdempotencyKey.source == bindparam("source"), IdempotencyKey.key == bindparam("key")
+)
+_RECORDS = table_of(ExchangeRecord)
+_ORIGINAL = select(
+    _RECORDS.c.id, _RECORDS.c.decision, _RECORDS.c.reasons, _RECORDS.c.categories
+).where(_RECORDS.c.id == bindparam("id"))
+_RECORD = insert(_RECORDS)
+_BIND_KEY = insert(table_of(IdempotencyKey))
+_QUEUE = insert(table_of(OutboxMessage))
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,7 @@ class Pipeline:
     def __init__(
         self,
         db: Database,
+        directory: Directory,
         adapters: AdapterRegistry,
         policy: PolicyEngine,
         pseudonymiser: Pseudonymiser,
@@ -77,6 +90,7 @@ class Pipeline:
         on_accepted: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
+        self.directory = directory
         self.adapters = adapters
         self.policy = policy
         self.pseudonymiser = pseudonymiser
@@ -90,8 +104,8 @@ class Pipeline:
         if inbound.body is not None:
             attempt.request_digest = _request_digest(inbound)
         try:
-            with self.db.unit_of_work() as session:
-                outcome = self._walk(session, inbound, attempt)
+            with self.db.transaction() as connection:
+                outcome = self._walk(connection, inbound, attempt)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
@@ -99,8 +113,8 @@ class Pipeline:
             if not isinstance(error, PolicyDeniedError):
                 attempt.decision = INVALID
                 attempt.reasons = [error.reason]
-                with self.db.unit_of_work() as session:
-                    session.add(ExchangeRecord.of(attempt))
+                with self.db.transaction() as connection:
+                    connection.execute(_RECORD, ExchangeRecord.values(attempt))
             raise
         except IntegrityError:
             # Two submissions raced on one idempotency key: the loser sees the winner's row.
@@ -117,56 +131,65 @@ class Pipeline:
 
     def explain(self, source_id: str, headers: Mapping[str, str], body: bytes) -> Decision:
         """Decide a submission without recording or sending anything (`policy explain`)."""
-        with self.db.scratch() as session:
-            source = systems.get(session, source_id)
-            inbound = Inbound(credential=None, headers=headers, body=body)
-            envelope, destination, payload = self._receive(session, inbound, source, Attempt())
-            decision, _ = self._decide(session, envelope, source, destination, payload)
+        source = self.directory.get(source_id)
+        if source is None:
+            raise NotFoundError(f"no system {source_id!r}")
+        inbound = Inbound(credential=None, headers=headers, body=body)
+        envelope, destination, payload = self._receive(inbound, source, Attempt())
+        with self.db.scratch() as connection:
+            decision, _ = self._decide(connection, envelope, source, destination, payload)
         return decision
 
-    def _walk(self, session: Session, inbound: Inbound, attempt: Attempt) -> Accepted | Decision:
-        source = systems.authenticate(session, inbound.credential)
+    def _walk(
+        self, connection: Connection, inbound: Inbound, attempt: Attempt
+    ) -> Accepted | Decision:
+        source = self.directory.authenticate(inbound.credential)
         attempt.source = source.id
         if inbound.body is None:
             raise PayloadTooLargeError("the message body is over the size limit")
-        bound = self._bound_key(session, inbound, source.id, attempt)
+        bound = self._bound_key(connection, inbound, source.id, attempt)
         if bound is not None:
             return bound
-        envelope, destination, payload = self._receive(session, inbound, source, attempt)
-        decision, subjects = self._decide(session, envelope, source, destination, payload)
+        envelope, destination, payload = self._receive(inbound, source, attempt)
+        decision, subjects = self._decide(connection, envelope, source, destination, payload)
         attempt.subjects = [s.primary for s in subjects]
         attempt.policy_version = decision.policy_version
         attempt.policy_rule = decision.rule
         attempt.reasons = list(decision.reasons)
         if not decision.allowed:
             attempt.decision = DENIED
-            self._record(session, attempt, envelope)
+            self._record(connection, attempt, envelope)
             return decision
         minimised = payload.minimised(decision.categories)
         rendered = self.adapters.get(destination.adapter).render(envelope.message_type, minimised)
         attempt.decision = ALLOWED
         attempt.categories = sorted(minimised.categories())
         attempt.payload_digest = sha256_hex(rendered.body)
-        self._record(session, attempt, envelope)
-        session.add(
-            OutboxMessage(
-                exchange_id=attempt.id,
-                destination=destination.id,
-                body=rendered.body,
-                content_type=rendered.content_type,
-                status="pending",
-                attempts=0,
-                next_attempt_at=attempt.recorded_at,
-            )
+        self._record(connection, attempt, envelope)
+        connection.execute(
+            _QUEUE,
+            {
+                "exchange_id": attempt.id,
+                "destination": destination.id,
+                "body": rendered.body,
+                "content_type": rendered.content_type,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": attempt.recorded_at,
+            },
         )
         return Accepted(exchange_id=attempt.id, categories=attempt.categories)
 
     def _bound_key(
-        self, session: Session, inbound: Inbound, source: str, attempt: Attempt
+        self, connection: Connection, inbound: Inbound, source: str, attempt: Attempt
     ) -> Accepted | None:
         """Return the original exchange for a replayed key; refuse a key reused differently."""
         key = inbound.headers.get(envelope_reader.HEADERS["idempotency_key"])
-        bound = session.get(IdempotencyKey, (source, key)) if key else None
+        bound = (
+            connection.execute(_BOUND, {"source": source, "key": key}).one_or_none()
+            if key
+            else None
+        )
         if bound is None:
             return None
         if bound.request_digest != attempt.request_digest:
@@ -174,9 +197,7 @@ class Pipeline:
                 "this idempotency key was already used with a different message",
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
-        original = session.scalars(
-            select(ExchangeRecord).where(ExchangeRecord.id == bound.exchange_id)
-        ).one()
+        original = connection.execute(_ORIGINAL, {"id": bound.exchange_id}).one()
         if original.decision == DENIED:
             error = PolicyDeniedError("the exchange is denied by policy", reasons=original.reasons)
             error.exchange_id = original.id
@@ -184,15 +205,15 @@ class Pipeline:
         return Accepted(exchange_id=original.id, categories=original.categories, replay=True)
 
     def _receive(
-        self, session: Session, inbound: Inbound, source: System, attempt: Attempt
-    ) -> tuple[Envelope, System, Payload]:
+        self, inbound: Inbound, source: Entry, attempt: Attempt
+    ) -> tuple[Envelope, Entry, Payload]:
         envelope = envelope_reader.from_headers(inbound.headers, source.id)
         attempt.destination = envelope.destination
         attempt.message_type = envelope.message_type
         attempt.purpose = envelope.purpose
         attempt.legal_basis = envelope.legal_basis.value
         attempt.agreement = envelope.agreement
-        destination = session.get(System, envelope.destination)
+        destination = self.directory.get(envelope.destination)
         where = envelope_reader.HEADERS["destination"]
         if destination is None:
             raise UnknownSystemError(
@@ -225,19 +246,19 @@ class Pipeline:
 
     def _decide(
         self,
-        session: Session,
+        connection: Connection,
         envelope: Envelope,
-        source: System,
-        destination: System,
+        source: Entry,
+        destination: Entry,
         payload: Payload,
     ) -> tuple[Decision, list[Subject]]:
         persons = payload.subjects()
         subjects = identify(persons, self.pseudonymiser)
-        recalled = recall(session, subjects)
+        recalled = recall(connection, subjects)
         risk = inherited_risk(persons, by_ref(subjects, recalled))
-        remember(session, subjects, risk, recalled)
+        remember(connection, subjects, risk, recalled)
         primary_of = {p: s.primary for s in subjects for p in s.pseudonyms}
-        grants = consent_registry.for_subjects(session, primary_of)
+        grants = consent_registry.for_subjects(connection, primary_of)
         request = PolicyRequest(
             envelope=envelope,
             source=SystemInfo(id=source.id, jurisdiction=source.jurisdiction),
@@ -257,21 +278,22 @@ class Pipeline:
         )
         return self.policy.decide(request), subjects
 
-    def _record(self, session: Session, attempt: Attempt, envelope: Envelope) -> None:
-        session.add(ExchangeRecord.of(attempt))
-        session.add(
-            IdempotencyKey(
-                source=envelope.source,
-                key=envelope.idempotency_key,
-                request_digest=attempt.request_digest,
-                exchange_id=attempt.id,
-            )
+    def _record(self, connection: Connection, attempt: Attempt, envelope: Envelope) -> None:
+        connection.execute(_RECORD, ExchangeRecord.values(attempt))
+        connection.execute(
+            _BIND_KEY,
+            {
+                "source": envelope.source,
+                "key": envelope.idempotency_key,
+                "request_digest": attempt.request_digest,
+                "exchange_id": attempt.id,
+            },
         )
 
     def _replay_after_race(self, inbound: Inbound, attempt: Attempt) -> Accepted:
-        with self.db.unit_of_work() as session:
-            source = systems.authenticate(session, inbound.credential)
-            bound = self._bound_key(session, inbound, source.id, attempt)
+        source = self.directory.authenticate(inbound.credential)
+        with self.db.transaction() as connection:
+            bound = self._bound_key(connection, inbound, source.id, attempt)
         if bound is None:
             raise GatewayError("an idempotency race left no winner")
         return bound

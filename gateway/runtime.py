@@ -15,6 +15,7 @@ from gateway.delivery.transport import HttpTransport, Transport
 from gateway.pipeline import Pipeline
 from gateway.policy import PolicyEngine
 from gateway.store.db import Database, migrate
+from gateway.systems import Directory
 
 
 def utc_now() -> dt.datetime:
@@ -25,6 +26,7 @@ def utc_now() -> dt.datetime:
 class Runtime:
     settings: Settings
     db: Database
+    directory: Directory
     pipeline: Pipeline
     relay: OutboxRelay
     sealer: AesGcmSealer
@@ -49,6 +51,7 @@ class Runtime:
         sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine.load(settings.policy_dir)
+        directory = Directory(db, settings.registry_cache_seconds)
         relay = OutboxRelay(
             db,
             transport or HttpTransport(settings.delivery_timeout_seconds),
@@ -63,8 +66,10 @@ class Runtime:
         runtime = cls(
             settings=settings,
             db=db,
+            directory=directory,
             pipeline=Pipeline(
                 db,
+                directory,
                 adapters or installed_adapters(),
                 policy,
                 pseudonymiser,

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from gateway.canonical import Person
 from gateway.crypto import Pseudonymiser
@@ -49,16 +48,18 @@ def identify(persons: Iterable[Person], pseudonymiser: Pseudonymiser) -> list[Su
     ]
 
 
-def recall(session: Session, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
+# Built once: building a statement costs more than running it.
+_REMEMBERED = select(RememberedRisk.pseudonym, RememberedRisk.country).where(
+    RememberedRisk.pseudonym.in_(bindparam("wanted", expanding=True))
+)
+
+
+def recall(connection: Connection, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
     """Return the risk countries remembered under each pseudonym of these subjects."""
     wanted = {p for s in subjects for p in s.pseudonyms}
     found: dict[str, set[str]] = {p: set() for p in wanted}
     if wanted:
-        rows = session.execute(
-            select(RememberedRisk.pseudonym, RememberedRisk.country).where(
-                RememberedRisk.pseudonym.in_(wanted)
-            )
-        )
+        rows = connection.execute(_REMEMBERED, {"wanted": list(wanted)})
         for pseudonym, country in rows:
             found[pseudonym].add(country)
     return {p: frozenset(countries) for p, countries in found.items()}
@@ -72,7 +73,7 @@ def by_ref(
 
 
 def remember(
-    session: Session,
+    connection: Connection,
     subjects: Iterable[Subject],
     risk: Mapping[str, frozenset[str]],
     recalled: Mapping[str, frozenset[str]],
@@ -86,6 +87,6 @@ def remember(
     ]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = connection.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(RememberedRisk).values(rows).on_conflict_do_nothing())
+    connection.execute(insert(RememberedRisk).values(rows).on_conflict_do_nothing())

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import select
@@ -11,7 +15,8 @@ from sqlalchemy.orm import Session
 from gateway.canonical.countries import Country
 from gateway.crypto import Sealer, hash_credential
 from gateway.errors import AuthenticationError, ConflictError, NotFoundError
-from gateway.store.models import System
+from gateway.store.db import Database
+from gateway.store.models import System, table_of
 
 
 class SystemSpec(BaseModel):
@@ -77,13 +82,75 @@ def list_all(session: Session) -> list[System]:
     return list(session.scalars(select(System).order_by(System.id)))
 
 
-def authenticate(session: Session, credential: str | None) -> System:
-    """Return the system holding this credential, or fail without saying which part was wrong."""
-    if not credential:
-        raise AuthenticationError("a system credential is required (Authorization: Bearer ...)")
-    system = session.scalar(
-        select(System).where(System.credential_hash == hash_credential(credential))
-    )
-    if system is None:
-        raise AuthenticationError("the credential is not valid")
-    return system
+@dataclass(frozen=True)
+class Entry:
+    """What an exchange needs to know of a registered system."""
+
+    id: str
+    adapter: str
+    endpoint: str | None
+    jurisdiction: str | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    by_id: dict[str, Entry]
+    by_credential: dict[str, Entry]
+    taken_at: float
+
+
+class Directory:
+    """The registered systems as exchanges see them, read from the store at most every `ttl`.
+
+    A commit in this process that changes a system clears the copy at once, so a rotated
+    credential or a moved endpoint counts from the next exchange. Other processes sharing the
+    database see such a change within `ttl` seconds.
+    """
+
+    def __init__(
+        self, db: Database, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._db = db
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self._generation = 0
+        db.on_commit_changing(System, self.clear)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._snapshot = None
+            self._generation += 1
+
+    def get(self, system_id: str) -> Entry | None:
+        return self._current().by_id.get(system_id)
+
+    def authenticate(self, credential: str | None) -> Entry:
+        """Return the system holding this credential, or fail without saying what was wrong."""
+        if not credential:
+            raise AuthenticationError("a system credential is required (Authorization: Bearer ...)")
+        entry = self._current().by_credential.get(hash_credential(credential))
+        if entry is None:
+            raise AuthenticationError("the credential is not valid")
+        return entry
+
+    def _current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - snapshot.taken_at < self._ttl:
+            return snapshot
+        with self._lock:
+            generation = self._generation
+        taken_at = self._clock()
+        with self._db.engine.connect() as connection:
+            rows = connection.execute(select(table_of(System))).all()
+        by_id, by_credential = {}, {}
+        for row in rows:
+            entry = Entry(row.id, row.adapter, row.endpoint, row.jurisdiction)
+            by_id[row.id] = entry
+            by_credential[row.credential_hash] = entry
+        snapshot = _Snapshot(by_id, by_credential, taken_at)
+        with self._lock:
+            if generation == self._generation:  # no change was committed while reading
+                self._snapshot = snapshot
+        return snapshot

@@ -10,12 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from gateway import systems
 from gateway.errors import ForbiddenError
 from gateway.runtime import Runtime
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:  # async: FastAPI runs a sync one in a thread
     rt = request.app.state.runtime
     assert isinstance(rt, Runtime)
     return rt
@@ -39,15 +38,11 @@ class Caller:
     system_id: str | None = None
 
 
-def caller(
-    request: Request,
-    rt: Annotated[Runtime, Depends(runtime)],
-    session: Annotated[Session, Depends(unit_of_work)],
-) -> Caller:
+def caller(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Caller:
     token = bearer(request)
     if token and hmac.compare_digest(token, rt.settings.resolved_admin_token()):
         return Caller(admin=True)
-    return Caller(admin=False, system_id=systems.authenticate(session, token).id)
+    return Caller(admin=False, system_id=rt.directory.authenticate(token).id)
 
 
 def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:

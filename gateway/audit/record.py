@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gateway.crypto import canonical_json, sha256_hex
@@ -42,9 +42,16 @@ class Attempt:
     request_digest: str | None = None
     payload_digest: str | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """Return the fields as a new dict (a shallow copy: lists are copied, not shared)."""
+        return {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in ((f, getattr(self, f)) for f in _FIELD_NAMES)
+        }
+
     def leaf(self) -> dict[str, object]:
         """Return the record's fields as the canonical leaf content."""
-        content = asdict(self)
+        content = self.fields()
         content["recorded_at"] = self.recorded_at.astimezone(dt.UTC).isoformat()
         return content
 
@@ -53,6 +60,9 @@ class Attempt:
         return sha256_hex(canonical_json({"v": 1, **self.leaf()}))
 
     @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> Attempt:
+    def of(cls, stored: Mapping[str, Any]) -> Attempt:
         """Rebuild a record from stored fields, e.g. to check a stored leaf hash."""
-        return cls(**{name: fields[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: stored[name] for name in _FIELD_NAMES})
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Attempt))

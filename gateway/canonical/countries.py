@@ -9,7 +9,7 @@ An unknown code is an error, never a silent pass.
 from __future__ import annotations
 
 import csv
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Annotated
 
@@ -66,6 +66,11 @@ def normalise_country(value: object) -> str:
         value = f"{value:03d}"
     if not isinstance(value, str):
         raise UnknownCountryError(f"country must be a code or a name, not {type(value).__name__}")
+    return _normalised(value)
+
+
+@lru_cache(maxsize=4096)  # every message repeats the same few countries; unknown ones raise
+def _normalised(value: str) -> str:
     text = value.strip().rstrip("<").strip()
     if not text:
         raise UnknownCountryError("country is empty")

@@ -1,19 +1,21 @@
 """Engines, sessions and migrations.
 
-Services never commit: the request or task that owns a unit of work opens `unit_of_work()`,
-so an audit record and its outbox row are written in one transaction or not at all.
+Services never commit: the request or task that owns a unit of work opens it, so an audit
+record and its outbox row are written in one transaction or not at all. Administration uses
+ORM sessions (`unit_of_work()`); the exchange path uses Core transactions (`transaction()`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -51,11 +53,24 @@ def migrate(engine: Engine) -> None:
 
 
 class Database:
-    """An engine and its session factory."""
+    """An engine and its session factory.
+
+    On SQLite, units of work in one process take turns: SQLite has one writer at a time, and
+    a writer that waits in its busy handler sleeps for milliseconds, so queueing on a lock is
+    far cheaper than contending for the file. Other processes still wait in the busy handler.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._turn: AbstractContextManager[Any] = (
+            threading.Lock() if self.embedded else nullcontext()
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """Tell whether the database is a local file (SQLite) rather than a server."""
+        return self.engine.dialect.name == "sqlite"
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -64,17 +79,44 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Open a session; commit if the block succeeds, roll back if it raises."""
-        with self._sessions() as session, session.begin():
+        with self._turn, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
-    def scratch(self) -> Iterator[Session]:
-        """Open a session whose changes are always rolled back (for dry runs)."""
-        with self._sessions() as session:
+    def transaction(self) -> Iterator[Connection]:
+        """Open a Core transaction for the exchange path; commit on success, else roll back.
+
+        Why not a session: an exchange writes rows it never reads back, and the ORM's
+        bookkeeping would cost more than the statements themselves.
+        """
+        with self._turn, self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def scratch(self) -> Iterator[Connection]:
+        """Open a Core transaction that is always rolled back (for dry runs)."""
+        with self.engine.connect() as connection:
             try:
-                yield session
+                yield connection
             finally:
-                session.rollback()
+                connection.rollback()
+
+    def on_commit_changing(self, model: type, callback: Callable[[], None]) -> None:
+        """Call `callback` after each commit that added, changed or deleted a `model` row."""
+
+        key = ("changed", model)
+
+        def note(session: Session, _context: Any) -> None:
+            touched = session.new | session.dirty | session.deleted
+            if any(isinstance(row, model) for row in touched):
+                session.info[key] = True
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop(key, False):
+                callback()
+
+        event.listen(self._sessions, "after_flush", note)
+        event.listen(self._sessions, "after_commit", after_commit)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,7 +7,6 @@ as digests in the exchange record.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
@@ -58,6 +58,13 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """Return a model's table, for Core statements on the hot path (no ORM objects)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class System(Base):
@@ -103,9 +110,10 @@ class ExchangeRecord(Base):
 
     __table_args__ = (Index("ix_exchange_records_source_time", "source", "recorded_at"),)
 
-    @classmethod
-    def of(cls, attempt: Attempt) -> ExchangeRecord:
-        return cls(**asdict(attempt), leaf_hash=attempt.leaf_hash())
+    @staticmethod
+    def values(attempt: Attempt) -> dict[str, Any]:
+        """Return the row that records an attempt, its leaf hash included."""
+        return {**attempt.fields(), "leaf_hash": attempt.leaf_hash()}
 
 
 class IdempotencyKey(Base):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from gateway import systems
 from gateway.audit.record import ALLOWED, Attempt
@@ -66,7 +66,7 @@ def queue(runtime: Runtime, endpoint: str, clock: Clock, token: str | None = Non
                 outbound_token=token,
             )
             systems.register(session, spec, runtime.sealer)
-        session.add(ExchangeRecord.of(attempt))
+        session.execute(insert(ExchangeRecord), ExchangeRecord.values(attempt))
         session.flush()
         session.add(
             OutboxMessage(
