@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.canonical import Consent, DataCategory, Identifier
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ConflictError, NotFoundError
 from gateway.store.models import ConsentRow, table_of
+from gateway.store.prepared import Statement, Transaction
 from gateway.systems import get as get_system
 
 PSEUDONYM_SCHEME = "pseudonym"
@@ -65,27 +66,35 @@ def get(session: Session, consent_id: str) -> ConsentRow:
     return row
 
 
-# Built once: building a statement costs more than running it.
-_TABLE = table_of(ConsentRow)
-_HELD_FOR = select(_TABLE).where(_TABLE.c.subject.in_(bindparam("wanted", expanding=True)))
+_HELD_FOR = Statement(
+    select(table_of(ConsentRow)).where(
+        ConsentRow.subject.in_(bindparam("subjects", expanding=True)),
+        ConsentRow.recipient == bindparam("recipient"),
+        ConsentRow.purpose == bindparam("purpose"),
+    )
+)
 
 
-def for_subjects(connection: Connection, pseudonyms: Iterable[str]) -> Sequence[Row[Any]]:
-    """Return the grants held for these subjects, as rows (read-only, no ORM objects)."""
-    wanted = list(pseudonyms)
+def held_for(tx: Transaction, pseudonyms: Iterable[str], recipient: str, purpose: str) -> list[Any]:
+    """Return the grants these subjects gave this recipient for this purpose, as named rows."""
+    wanted = sorted(set(pseudonyms))
     if not wanted:
         return []
-    return connection.execute(_HELD_FOR, {"wanted": wanted}).all()
+    return tx.rows(_HELD_FOR, {"subjects": wanted, "recipient": recipient, "purpose": purpose})
 
 
 def pseudonym_identifier(pseudonym: str) -> Identifier:
     """Return the identifier under which the policy engine matches consents to a subject."""
-    return Identifier(scheme=PSEUDONYM_SCHEME, value=pseudonym)
+    return Identifier.model_construct(scheme=PSEUDONYM_SCHEME, value=pseudonym)
 
 
-def as_canonical(row: ConsentRow | Row[Any], subject_pseudonym: str) -> Consent:
-    """Return the grant as a canonical Consent held for the subject's primary pseudonym."""
-    return Consent(
+def as_canonical(row: Any, subject_pseudonym: str) -> Consent:
+    """Return a stored grant as a canonical Consent held for the subject's primary pseudonym.
+
+    Built without validation: the row was validated when granted, and only the gateway writes
+    it (validating each grant again would cost more than deciding the exchange).
+    """
+    return Consent.model_construct(
         id=row.id,
         subject=pseudonym_identifier(subject_pseudonym),
         recipient=row.recipient,

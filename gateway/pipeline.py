@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.registry import AdapterRegistry
@@ -42,20 +42,33 @@ from gateway.policy import (
 )
 from gateway.store.db import Database
 from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, table_of
+from gateway.store.prepared import Statement, Transaction
 from gateway.subjects import Subject, by_ref, identify, recall, remember
 from gateway.systems import Directory, Entry
 
-# Statements of the hot path, built once: building one costs more than running it.
-_BOUND = select(IdempotencyKey.request_digest, IdempotencyKey.exchange_id).where(
-    IdempotencyKey.source == bindparam("source"), IdempotencyKey.key == bindparam("key")
-)
 _RECORDS = table_of(ExchangeRecord)
-_ORIGINAL = select(
-    _RECORDS.c.id, _RECORDS.c.decision, _RECORDS.c.reasons, _RECORDS.c.categories
-).where(_RECORDS.c.id == bindparam("id"))
-_RECORD = insert(_RECORDS)
-_BIND_KEY = insert(table_of(IdempotencyKey))
-_QUEUE = insert(table_of(OutboxMessage))
+_BOUND = Statement(
+    select(IdempotencyKey.request_digest, IdempotencyKey.exchange_id).where(
+        IdempotencyKey.source == bindparam("source"), IdempotencyKey.key == bindparam("key")
+    )
+)
+_ORIGINAL = Statement(
+    select(_RECORDS.c.id, _RECORDS.c.decision, _RECORDS.c.reasons, _RECORDS.c.categories).where(
+        _RECORDS.c.id == bindparam("id")
+    )
+)
+_RECORD = Statement(insert(_RECORDS), keys=ExchangeRecord.value_keys())
+_BIND_KEY = Statement(insert(table_of(IdempotencyKey)))
+_QUEUE_KEYS = [
+    "exchange_id",
+    "destination",
+    "body",
+    "content_type",
+    "status",
+    "attempts",
+    "next_attempt_at",
+]
+_QUEUE = Statement(insert(table_of(OutboxMessage)), keys=_QUEUE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,8 @@ class Pipeline:
         if inbound.body is not None:
             attempt.request_digest = _request_digest(inbound)
         try:
-            with self.db.transaction() as connection:
-                outcome = self._walk(connection, inbound, attempt)
+            with self.db.transaction() as tx:
+                outcome = self._walk(tx, inbound, attempt)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
@@ -113,8 +126,8 @@ class Pipeline:
             if not isinstance(error, PolicyDeniedError):
                 attempt.decision = INVALID
                 attempt.reasons = [error.reason]
-                with self.db.transaction() as connection:
-                    connection.execute(_RECORD, ExchangeRecord.values(attempt))
+                with self.db.transaction() as tx:
+                    tx.execute(_RECORD, ExchangeRecord.values(attempt))
             raise
         except IntegrityError:
             # Two submissions raced on one idempotency key: the loser sees the winner's row.
@@ -136,37 +149,35 @@ class Pipeline:
             raise NotFoundError(f"no system {source_id!r}")
         inbound = Inbound(credential=None, headers=headers, body=body)
         envelope, destination, payload = self._receive(inbound, source, Attempt())
-        with self.db.scratch() as connection:
-            decision, _ = self._decide(connection, envelope, source, destination, payload)
+        with self.db.scratch() as tx:
+            decision, _ = self._decide(tx, envelope, source, destination, payload)
         return decision
 
-    def _walk(
-        self, connection: Connection, inbound: Inbound, attempt: Attempt
-    ) -> Accepted | Decision:
+    def _walk(self, tx: Transaction, inbound: Inbound, attempt: Attempt) -> Accepted | Decision:
         source = self.directory.authenticate(inbound.credential)
         attempt.source = source.id
         if inbound.body is None:
             raise PayloadTooLargeError("the message body is over the size limit")
-        bound = self._bound_key(connection, inbound, source.id, attempt)
+        bound = self._bound_key(tx, inbound, source.id, attempt)
         if bound is not None:
             return bound
         envelope, destination, payload = self._receive(inbound, source, attempt)
-        decision, subjects = self._decide(connection, envelope, source, destination, payload)
+        decision, subjects = self._decide(tx, envelope, source, destination, payload)
         attempt.subjects = [s.primary for s in subjects]
         attempt.policy_version = decision.policy_version
         attempt.policy_rule = decision.rule
         attempt.reasons = list(decision.reasons)
         if not decision.allowed:
             attempt.decision = DENIED
-            self._record(connection, attempt, envelope)
+            self._record(tx, attempt, envelope)
             return decision
         minimised = payload.minimised(decision.categories)
         rendered = self.adapters.get(destination.adapter).render(envelope.message_type, minimised)
         attempt.decision = ALLOWED
         attempt.categories = sorted(minimised.categories())
         attempt.payload_digest = sha256_hex(rendered.body)
-        self._record(connection, attempt, envelope)
-        connection.execute(
+        self._record(tx, attempt, envelope)
+        tx.execute(
             _QUEUE,
             {
                 "exchange_id": attempt.id,
@@ -181,15 +192,11 @@ class Pipeline:
         return Accepted(exchange_id=attempt.id, categories=attempt.categories)
 
     def _bound_key(
-        self, connection: Connection, inbound: Inbound, source: str, attempt: Attempt
+        self, tx: Transaction, inbound: Inbound, source: str, attempt: Attempt
     ) -> Accepted | None:
         """Return the original exchange for a replayed key; refuse a key reused differently."""
         key = inbound.headers.get(envelope_reader.HEADERS["idempotency_key"])
-        bound = (
-            connection.execute(_BOUND, {"source": source, "key": key}).one_or_none()
-            if key
-            else None
-        )
+        bound = tx.first(_BOUND, {"source": source, "key": key}) if key else None
         if bound is None:
             return None
         if bound.request_digest != attempt.request_digest:
@@ -197,7 +204,7 @@ class Pipeline:
                 "this idempotency key was already used with a different message",
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
-        original = connection.execute(_ORIGINAL, {"id": bound.exchange_id}).one()
+        original = tx.one(_ORIGINAL, {"id": bound.exchange_id})
         if original.decision == DENIED:
             error = PolicyDeniedError("the exchange is denied by policy", reasons=original.reasons)
             error.exchange_id = original.id
@@ -246,7 +253,7 @@ class Pipeline:
 
     def _decide(
         self,
-        connection: Connection,
+        tx: Transaction,
         envelope: Envelope,
         source: Entry,
         destination: Entry,
@@ -254,11 +261,11 @@ class Pipeline:
     ) -> tuple[Decision, list[Subject]]:
         persons = payload.subjects()
         subjects = identify(persons, self.pseudonymiser)
-        recalled = recall(connection, subjects)
+        recalled = recall(tx, subjects)
         risk = inherited_risk(persons, by_ref(subjects, recalled))
-        remember(connection, subjects, risk, recalled)
+        remember(tx, subjects, risk, recalled)
         primary_of = {p: s.primary for s in subjects for p in s.pseudonyms}
-        grants = consent_registry.for_subjects(connection, primary_of)
+        grants = consent_registry.held_for(tx, primary_of, destination.id, envelope.purpose)
         request = PolicyRequest(
             envelope=envelope,
             source=SystemInfo(id=source.id, jurisdiction=source.jurisdiction),
@@ -278,9 +285,9 @@ class Pipeline:
         )
         return self.policy.decide(request), subjects
 
-    def _record(self, connection: Connection, attempt: Attempt, envelope: Envelope) -> None:
-        connection.execute(_RECORD, ExchangeRecord.values(attempt))
-        connection.execute(
+    def _record(self, tx: Transaction, attempt: Attempt, envelope: Envelope) -> None:
+        tx.execute(_RECORD, ExchangeRecord.values(attempt))
+        tx.execute(
             _BIND_KEY,
             {
                 "source": envelope.source,
@@ -292,8 +299,8 @@ class Pipeline:
 
     def _replay_after_race(self, inbound: Inbound, attempt: Attempt) -> Accepted:
         source = self.directory.authenticate(inbound.credential)
-        with self.db.transaction() as connection:
-            bound = self._bound_key(connection, inbound, source.id, attempt)
+        with self.db.transaction() as tx:
+            bound = self._bound_key(tx, inbound, source.id, attempt)
         if bound is None:
             raise GatewayError("an idempotency race left no winner")
         return bound

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.canonical import Person
 from gateway.crypto import Pseudonymiser
-from gateway.store.models import RememberedRisk, utcnow
+from gateway.store.models import RememberedRisk, UtcDateTime, utcnow
+from gateway.store.prepared import Statement, Transaction
 
 UNIDENTIFIED = "unidentified"
 
@@ -48,20 +49,31 @@ def identify(persons: Iterable[Person], pseudonymiser: Pseudonymiser) -> list[Su
     ]
 
 
-# Built once: building a statement costs more than running it.
-_REMEMBERED = select(RememberedRisk.pseudonym, RememberedRisk.country).where(
-    RememberedRisk.pseudonym.in_(bindparam("wanted", expanding=True))
+_REMEMBERED = Statement(
+    select(RememberedRisk.pseudonym, RememberedRisk.country).where(
+        RememberedRisk.pseudonym.in_(bindparam("wanted", expanding=True))
+    )
+)
+_REMEMBER = Statement(
+    lambda dialect: (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(RememberedRisk)
+        .values(
+            pseudonym=bindparam("pseudonym"),
+            country=bindparam("country"),
+            first_seen=bindparam("first_seen", type_=UtcDateTime()),
+        )
+        .on_conflict_do_nothing()
+    )
 )
 
 
-def recall(connection: Connection, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
+def recall(tx: Transaction, subjects: Iterable[Subject]) -> dict[str, frozenset[str]]:
     """Return the risk countries remembered under each pseudonym of these subjects."""
-    wanted = {p for s in subjects for p in s.pseudonyms}
+    wanted = sorted({p for s in subjects for p in s.pseudonyms})
     found: dict[str, set[str]] = {p: set() for p in wanted}
     if wanted:
-        rows = connection.execute(_REMEMBERED, {"wanted": list(wanted)})
-        for pseudonym, country in rows:
-            found[pseudonym].add(country)
+        for row in tx.rows(_REMEMBERED, {"wanted": wanted}):
+            found[row.pseudonym].add(row.country)
     return {p: frozenset(countries) for p, countries in found.items()}
 
 
@@ -73,7 +85,7 @@ def by_ref(
 
 
 def remember(
-    connection: Connection,
+    tx: Transaction,
     subjects: Iterable[Subject],
     risk: Mapping[str, frozenset[str]],
     recalled: Mapping[str, frozenset[str]],
@@ -85,8 +97,5 @@ def remember(
         for p in s.pseudonyms
         for country in sorted(risk.get(s.ref, frozenset()) - recalled.get(p, frozenset()))
     ]
-    if not rows:
-        return
-    dialect = connection.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    connection.execute(insert(RememberedRisk).values(rows).on_conflict_do_nothing())
+    if rows:
+        tx.execute_many(_REMEMBER, rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from gateway.canonical import Consent, DataCategory, Envelope, Identifier
@@ -87,5 +88,9 @@ class Decision:
 
 def categories_text(categories: Iterable[DataCategory]) -> str:
     """Return categories pipe-separated, in declaration order, as the policy file writes them."""
-    chosen = set(categories)
+    return _text(frozenset(categories))
+
+
+@cache  # at most one entry per subset of a dozen categories; every decision writes several
+def _text(chosen: frozenset[DataCategory]) -> str:
     return "|".join(c.value for c in DataCategory if c in chosen) or "(none)"

@@ -2,7 +2,7 @@
 
 Services never commit: the request or task that owns a unit of work opens it, so an audit
 record and its outbox row are written in one transaction or not at all. Administration uses
-ORM sessions (`unit_of_work()`); the exchange path uses Core transactions (`transaction()`).
+ORM sessions (`unit_of_work()`); the exchange path runs prepared statements (`transaction()`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.store import prepared
+from gateway.store.prepared import Transaction
 
 
 def make_engine(url: str) -> Engine:
@@ -83,23 +86,20 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Open a Core transaction for the exchange path; commit on success, else roll back.
+    def transaction(self) -> Iterator[Transaction]:
+        """Open a driver transaction for the exchange path; commit on success, else roll back.
 
-        Why not a session: an exchange writes rows it never reads back, and the ORM's
-        bookkeeping would cost more than the statements themselves.
+        Why not a session: an exchange writes rows it never reads back, and SQLAlchemy's
+        bookkeeping would cost more than the statements themselves (see prepared.py).
         """
-        with self._turn, self.engine.begin() as connection:
-            yield connection
+        with self._turn, prepared.transaction(self.engine) as tx:
+            yield tx
 
     @contextmanager
-    def scratch(self) -> Iterator[Connection]:
-        """Open a Core transaction that is always rolled back (for dry runs)."""
-        with self.engine.connect() as connection:
-            try:
-                yield connection
-            finally:
-                connection.rollback()
+    def scratch(self) -> Iterator[Transaction]:
+        """Open a driver transaction that is always rolled back (for dry runs)."""
+        with prepared.transaction(self.engine, commit=False) as tx:
+            yield tx
 
     def on_commit_changing(self, model: type, callback: Callable[[], None]) -> None:
         """Call `callback` after each commit that added, changed or deleted a `model` row."""
