@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from functools import cache, cached_property
 from importlib.resources import files
@@ -66,6 +66,23 @@ def canonical_fields() -> dict[str, Any]:
     return paths
 
 
+Encoder = Callable[[str], str | int]
+Decoder = Callable[[str | int], str]
+
+
+def _same(code: str) -> str:
+    return code
+
+
+def _unknown(system: str) -> Callable[[Any], Any]:
+    """Return a translator for a system a code list has no table for: it knows no code."""
+
+    def translate(value: Any) -> Any:
+        raise KeyError(system)
+
+    return translate
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,21 +97,36 @@ class CodeList(_Strict):
     systems: dict[str, dict[str, str | int]] = Field(default_factory=dict)
 
     def to_system(self, system: str, code: str) -> str | int:
-        if self.kind == "country":
-            return self.systems.get(system, {}).get(code, code)
-        return self.systems[system][code]
+        return self.encoder(system)(code)
 
     def to_canonical(self, system: str, value: str | int) -> str:
         """Translate a system's code; raise KeyError for a code the list does not know."""
-        reverse = self._reverse.get(system, {})
-        if self.kind == "country" and value not in reverse:
-            try:
-                return normalise_country(value)
-            except UnknownCountryError as exc:
-                raise KeyError(value) from exc
-        if system not in self._reverse and self.kind == "enumerated":
-            raise KeyError(system)
-        return reverse[value]
+        return self.decoder(system)(value)
+
+    def encoder(self, system: str) -> Encoder:
+        """Return `to_system` for one system, its table found once: adapters keep it."""
+        table = self.systems.get(system)
+        if self.kind == "country":
+            written = table or {}
+            return lambda code: written.get(code, code)
+        return _unknown(system) if table is None else table.__getitem__
+
+    def decoder(self, system: str) -> Decoder:
+        """Return `to_canonical` for one system, its table found once: adapters keep it."""
+        reverse = self._reverse.get(system)
+        if self.kind == "country":
+            read = reverse or {}
+
+            def country(value: str | int) -> str:
+                if value in read:
+                    return read[value]
+                try:
+                    return normalise_country(value)
+                except UnknownCountryError as exc:
+                    raise KeyError(value) from exc
+
+            return country
+        return _unknown(system) if reverse is None else reverse.__getitem__
 
     @cached_property
     def _reverse(self) -> dict[str, dict[str | int, str]]:
@@ -165,15 +197,21 @@ class MappingSet:
 
     def encode(self, spec: MappingSpec, canonical: str, value: str) -> str | int:
         """Translate one canonical code to the adapter's system through the spec's code list."""
-        name = spec.codelist_of(canonical)
-        return value if name is None else self.codelists[name].to_system(self.adapter, value)
+        return self.encoder(spec, canonical)(value)
 
     def decode(self, spec: MappingSpec, canonical: str, value: str | int) -> str:
         """Translate one native code to canonical; KeyError for a code the list lacks."""
+        return self.decoder(spec, canonical)(value)
+
+    def encoder(self, spec: MappingSpec, canonical: str) -> Encoder:
+        """Return `encode` for one field, code list found once: build it with the adapter."""
         name = spec.codelist_of(canonical)
-        return (
-            str(value) if name is None else self.codelists[name].to_canonical(self.adapter, value)
-        )
+        return _same if name is None else self.codelists[name].encoder(self.adapter)
+
+    def decoder(self, spec: MappingSpec, canonical: str) -> Decoder:
+        """Return `decode` for one field, code list found once: build it with the adapter."""
+        name = spec.codelist_of(canonical)
+        return str if name is None else self.codelists[name].decoder(self.adapter)
 
     def check(
         self, native_fields: Mapping[str, Iterable[str]], required: Mapping[str, Iterable[str]]

@@ -8,7 +8,8 @@ from adapters.mapping import MappingSet
 from adapters.opencrvs import natives, probe
 from adapters.opencrvs.parse import CONFIRMATION, parse_confirmation
 from adapters.opencrvs.profile import BIRTH_NOTIFICATION
-from adapters.opencrvs.render import render_birth_notification
+from adapters.opencrvs.render import render
+from adapters.opencrvs.resources import Writer
 from gateway.canonical import BirthEvent, Payload
 from gateway.errors import EnvelopeError, Problem
 
@@ -51,12 +52,15 @@ class OpenCrvsAdapter:
             natives.natives_of(spec)  # a name that does not parse fails now, not mid-exchange
         probe.check_spec(mappings)  # so does a spec that sends values where STU3 allows none
         self._mappings = mappings
+        # Built once: element names and code list tables are the same for every exchange.
+        self._writer = Writer(mappings, mappings.spec(BIRTH_NOTIFICATION))
+        self._confirmation = natives.natives_of(mappings.spec(CONFIRMATION))
 
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse an OpenCRVS message; ParseError lists every problem found."""
         if message_type not in self.parses:
             raise _unsupported(message_type, "parse")
-        return parse_confirmation(self._mappings, load_object(body))
+        return parse_confirmation(self._mappings, self._confirmation, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as an OpenCRVS message."""
@@ -64,8 +68,7 @@ class OpenCrvsAdapter:
             raise _unsupported(message_type, "render")
         if not isinstance(payload, BirthEvent):
             raise TypeError(f"{message_type} renders a BirthEvent, not {type(payload).__name__}")
-        body = render_birth_notification(self._mappings, message_type, payload)
-        return Rendered(body, "application/json")
+        return Rendered(render(self._writer, payload), "application/json")
 
 
 def _unsupported(message_type: str, verb: str) -> EnvelopeError:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from adapters.jsonschema_problems import canonical_problems
 from adapters.mapping import MappingSet
 from adapters.opencrvs import profile, schema
-from adapters.opencrvs.natives import Native, natives_of
+from adapters.opencrvs.natives import Native
 from adapters.opencrvs.profile import CHILD, REG_STATUS, REGISTERED_BIRTH_TYPES, Document
 from adapters.opencrvs.resources import clean
 from gateway.canonical import BirthRegistration
@@ -35,10 +35,12 @@ def _items(value: Any) -> list[dict[str, Any]]:
 class _Reader:
     """Read the registration and the child from a checked document, noting every problem."""
 
-    def __init__(self, mappings: MappingSet, document: Document) -> None:
+    def __init__(
+        self, mappings: MappingSet, natives: dict[str, Native], document: Document
+    ) -> None:
         self.mappings = mappings
         self.spec = mappings.spec(CONFIRMATION)
-        self.natives: dict[str, Native] = natives_of(self.spec)
+        self.natives = natives
         self.document = document
         self.problems: list[Problem] = []
 
@@ -167,15 +169,20 @@ def _read(reader: _Reader, document: Document) -> dict[str, Any]:
     return data
 
 
-def parse_confirmation(mappings: MappingSet, doc: dict[str, Any]) -> BirthRegistration:
-    """Validate a registered-birth bundle and return the registration it records."""
+def parse_confirmation(
+    mappings: MappingSet, natives: dict[str, Native], doc: dict[str, Any]
+) -> BirthRegistration:
+    """Validate a registered-birth bundle and return the registration it records.
+
+    `natives` is `natives_of` the confirmation spec, which the adapter parses once.
+    """
     problems = schema.problems(CONFIRMATION, doc)
     document, found = profile.read_document(doc, REGISTERED_BIRTH_TYPES)
     problems += found
     data: dict[str, Any] = {}
     if document is not None:
         problems += profile.section_problems(document, (CHILD,))
-        reader = _Reader(mappings, document)
+        reader = _Reader(mappings, natives, document)
         data = _read(reader, document)
         problems += reader.problems
     if problems:

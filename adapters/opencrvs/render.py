@@ -10,9 +10,9 @@ STU3 models, in microseconds where those take milliseconds) and against the Open
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from adapters.jsonbody import canonical_json
 from adapters.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.ids import Ids
@@ -56,9 +56,8 @@ def _section(code: str, url: str) -> dict[str, Any]:
     }
 
 
-def build_bundle(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> dict[str, Any]:
+def bundle(writer: Writer, birth: BirthEvent) -> dict[str, Any]:
     """Return the notification bundle as JSON-ready data."""
-    writer = Writer(mappings, mappings.spec(spec_name))
     ids = Ids(birth)
     # Why the birth date and not the clock: the same payload must give the same bytes.
     instant = f"{birth.date.isoformat()}T00:00:00Z"
@@ -119,10 +118,20 @@ def notification_problems(bundle: dict[str, Any]) -> list[Problem]:
     return schema.problems(BIRTH_NOTIFICATION, bundle) + profile.check_birth_notification(bundle)
 
 
-def render_birth_notification(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> bytes:
+def render(writer: Writer, birth: BirthEvent) -> bytes:
     """Return the notification's bytes, checked against strict STU3 and the OpenCRVS profile."""
-    bundle = build_bundle(mappings, spec_name, birth)
-    problems = notification_problems(bundle)
+    checked = bundle(writer, birth)
+    problems = notification_problems(checked)
     if problems:  # a bug in this adapter or its spec, never the sender's fault
         raise GatewayError("rendered OpenCRVS birth notification is invalid", problems)
-    return json.dumps(bundle, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(checked)
+
+
+def build_bundle(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> dict[str, Any]:
+    """Return one bundle through a spec: for the start-up probe; the adapter keeps a Writer."""
+    return bundle(Writer(mappings, mappings.spec(spec_name)), birth)
+
+
+def render_birth_notification(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> bytes:
+    """Render one birth through a spec; the adapter keeps a Writer and calls `render`."""
+    return render(Writer(mappings, mappings.spec(spec_name)), birth)

@@ -20,9 +20,12 @@ RELATIONSHIP_TYPES = "http://hl7.org/fhir/ValueSet/relatedperson-relationshiptyp
 NAME_LANGUAGE = "en"
 
 
+_FHIR_STRING = re.compile(r"[ \r\n\t\S]+")
+
+
 def fhir_string(text: str) -> bool:
     """Tell whether FHIR can carry a string unchanged (no other whitespace than space, tab, EOL)."""
-    return re.fullmatch(r"[ \r\n\t\S]+", text) is not None
+    return _FHIR_STRING.fullmatch(text) is not None
 
 
 def clean(text: str | None) -> str | None:
@@ -42,13 +45,12 @@ class Writer:
     """Write canonical values into resources through one mapping spec."""
 
     def __init__(self, mappings: MappingSet, spec: MappingSpec) -> None:
-        self.mappings = mappings
-        self.spec = spec
         self.natives: dict[str, Native] = natives_of(spec)
+        self._encoders = {f.canonical: mappings.encoder(spec, f.canonical) for f in spec.fields}
 
     def encode(self, canonical: str, value: str) -> str:
         """Translate a canonical code through the field's code list."""
-        return str(self.mappings.encode(self.spec, canonical, value))
+        return str(self._encoders[canonical](value))
 
     def patient(self, person: Person, birth: BirthEvent | None = None) -> dict[str, Any]:
         """Return a Patient; `birth` is given for the child, whose birth facts it carries."""

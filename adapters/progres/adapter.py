@@ -9,7 +9,7 @@ from adapters.contract import Rendered
 from adapters.jsonbody import load_object
 from adapters.mapping import MappingSet
 from adapters.progres import schema
-from adapters.progres.parse import parse_birth_notification
+from adapters.progres.parse import NotificationFields, parse_birth_notification
 from adapters.progres.render import render_confirmation
 from adapters.progres.schema import BIRTH_NOTIFICATION, CONFIRMATION
 from gateway.canonical import BirthRegistration, Payload
@@ -48,13 +48,14 @@ class ProgresAdapter:
                 f"mapping specs for adapter {self.name!r} are invalid: " + "; ".join(misplaced)
             )
         self._mappings = mappings
+        self._notification = NotificationFields(mappings)
         self._today = today
 
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a proGres message; ParseError lists every problem found."""
         if message_type not in self.parses:
             raise _unsupported(message_type, "parse")
-        return parse_birth_notification(self._mappings, load_object(body), self._today)
+        return parse_birth_notification(self._notification, load_object(body), self._today)
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as a proGres message."""

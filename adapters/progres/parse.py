@@ -31,13 +31,20 @@ LOOKUP_ISO = "progres_isocode"
 # Why a day of slack: proGres stamps local dates and Kakuma is UTC+3, so a birth just after
 # midnight there may be dated "tomorrow" by a server clock that is still on UTC.
 FUTURE_SLACK = dt.timedelta(days=1)
-PARENTS = (Relationship.MOTHER, Relationship.FATHER)
+# Roles as plain strings: the code list decodes to these, and Enum.value is slow to read.
+CHILD, MOTHER, FATHER = (
+    Relationship.CHILD.value,
+    Relationship.MOTHER.value,
+    Relationship.FATHER.value,
+)
+PARENTS = (MOTHER, FATHER)
+ROLES = (CHILD, *PARENTS)
 
 Path = Sequence[str | int]
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def _date(value: Any) -> dt.date | None:
@@ -47,13 +54,22 @@ def _date(value: Any) -> dt.date | None:
         return None  # the schema's date format reports it
 
 
+class NotificationFields:
+    """The notification spec resolved once, with the adapter: each canonical field's
+    attribute and the code list translator that reads it."""
+
+    def __init__(self, mappings: MappingSet) -> None:
+        spec = mappings.spec(BIRTH_NOTIFICATION)
+        self.natives = {f.canonical: f.native for f in spec.fields}
+        self.decoders = {f.canonical: mappings.decoder(spec, f.canonical) for f in spec.fields}
+
+
 class _Reader:
     """Decode one notification defensively; the schema reports shapes, this reports meaning."""
 
-    def __init__(self, mappings: MappingSet, today: dt.date) -> None:
-        self.mappings = mappings
-        self.spec = mappings.spec(BIRTH_NOTIFICATION)
-        self.natives = {f.canonical: f.native for f in self.spec.fields}
+    def __init__(self, fields: NotificationFields, today: dt.date) -> None:
+        self.natives = fields.natives
+        self.decoders = fields.decoders
         self.latest = today + FUTURE_SLACK
         self.problems: list[Problem] = []
 
@@ -66,122 +82,130 @@ class _Reader:
         native = self.natives.get(canonical)
         return None if native is None else record.get(native)
 
-    def at(self, base: Path, canonical: str) -> list[str | int]:
-        """Return the path of a canonical field's attribute in a record."""
-        return [*base, self.natives.get(canonical, canonical)]
+    def code(self, record: dict[str, Any], base: Path, canonical: str) -> str | None:
+        """Decode the option-set attribute a canonical field maps to."""
+        native = self.natives.get(canonical)
+        return None if native is None else self._code(record.get(native), canonical, *base, native)
 
-    def code(self, value: Any, path: Path, canonical: str) -> str | None:
-        """Decode an option-set value through the field's code list."""
+    def _code(self, value: Any, canonical: str, *where: str | int) -> str | None:
+        """Decode an option-set value through the field's code list; `where` is its path."""
         if not isinstance(value, int) or isinstance(value, bool):
             return None  # absent or mistyped: the schema reports it
         try:
-            return self.mappings.decode(self.spec, canonical, value)
+            return self.decoders[canonical](value)
         except KeyError:
-            self.add(path, f"unknown option-set value {value}")
+            self.add(where, f"unknown option-set value {value}")
             return None
 
-    def country(self, lookup: Any, path: Path, canonical: str) -> str | None:
+    def codes(self, record: dict[str, Any], base: Path, canonical: str) -> list[str]:
+        """Decode a list of option-set values."""
+        native = self.natives.get(canonical)
+        values = None if native is None else record.get(native)
+        if native is None or not isinstance(values, list):
+            return []
+        found = (self._code(v, canonical, *base, native, i) for i, v in enumerate(values))
+        return [code for code in found if code]
+
+    def country(self, record: dict[str, Any], base: Path, canonical: str) -> str | None:
+        """Decode the country lookup a canonical field maps to."""
+        native = self.natives.get(canonical)
+        return (
+            None if native is None else self._country(record.get(native), canonical, *base, native)
+        )
+
+    def _country(self, lookup: Any, canonical: str, *where: str | int) -> str | None:
         """Decode a country lookup; its ISO code, when present, outranks the display name."""
         if not isinstance(lookup, dict):
             return None
+        decode = self.decoders[canonical]
         iso_raw, name_raw = lookup.get(LOOKUP_ISO), lookup.get(LOOKUP_NAME)
         iso = name = None
         if isinstance(iso_raw, str):
             try:
-                iso = self.mappings.decode(self.spec, canonical, iso_raw)
+                iso = decode(iso_raw)
             except KeyError:
-                self.add([*path, LOOKUP_ISO], "unknown country code")
+                self.add([*where, LOOKUP_ISO], "unknown country code")
                 return None
         if isinstance(name_raw, str):
             try:
-                name = self.mappings.decode(self.spec, canonical, name_raw)
+                name = decode(name_raw)
             except KeyError:
                 if iso is None:
-                    self.add([*path, LOOKUP_NAME], "unknown country")
+                    self.add([*where, LOOKUP_NAME], "unknown country")
         if iso and name and iso != name:
-            self.add(path, f"{LOOKUP_NAME} and {LOOKUP_ISO} name different countries")
+            self.add(where, f"{LOOKUP_NAME} and {LOOKUP_ISO} name different countries")
             return None
         return iso or name
 
     def countries(self, record: dict[str, Any], base: Path, canonical: str) -> list[str]:
         """Decode a list of country lookups, dropping repeats."""
-        value = self.raw(record, canonical)
-        lookups = value if isinstance(value, list) else []
-        found = [
-            self.country(v, [*self.at(base, canonical), i], canonical)
-            for i, v in enumerate(lookups)
-        ]
-        return list(dict.fromkeys(c for c in found if c))
+        native = self.natives.get(canonical)
+        lookups = None if native is None else record.get(native)
+        if native is None or not isinstance(lookups, list):
+            return []
+        found: list[str] = []
+        for i, lookup in enumerate(lookups):
+            if (code := self._country(lookup, canonical, *base, native, i)) and code not in found:
+                found.append(code)
+        return found
 
     def date(self, record: dict[str, Any], base: Path, canonical: str) -> dt.date | None:
         """Read a date attribute; a date in the future is a problem."""
-        found = _date(self.raw(record, canonical))
-        if found and found > self.latest:
-            self.add(self.at(base, canonical), "date is in the future")
+        native = self.natives.get(canonical)
+        found = None if native is None else _date(record.get(native))
+        if native and found and found > self.latest:
+            self.add([*base, native], "date is in the future")
         return found
 
     def document(self, record: dict[str, Any], base: Path) -> dict[str, Any]:
         """Return the canonical fields of one identity document."""
-        issuer = "person.documents.issuing_country"
         found = {
             "type": _text(self.raw(record, "person.documents.type")),
             "number": _text(self.raw(record, "person.documents.number")),
-            "issuing_country": self.country(
-                self.raw(record, issuer), self.at(base, issuer), issuer
-            ),
+            "issuing_country": self.country(record, base, "person.documents.issuing_country"),
             "expiry": _date(self.raw(record, "person.documents.expiry")),
         }
         return {k: v for k, v in found.items() if v is not None}
 
     def person(self, record: dict[str, Any], base: Path) -> tuple[str | None, dict[str, Any]]:
         """Return an individual's role in the birth and their canonical fields."""
-        role_field = "person.family_links.relationship"
-        role = self.code(self.raw(record, role_field), self.at(base, role_field), role_field)
-        ref = self.raw(record, "person.ref")
+        raw = self.raw
+        role = self.code(record, base, "person.family_links.relationship")
+        ref = raw(record, "person.ref")
         data: dict[str, Any] = {"ref": ref if isinstance(ref, str) else None}
-        if identifier := _text(self.raw(record, "person.identifiers.value")):
+        if identifier := _text(raw(record, "person.identifiers.value")):
             data["identifiers"] = [{"scheme": SCHEME, "value": identifier}]
-        if given := _text(self.raw(record, "person.names.given")):
-            data["names"] = [
-                {"given": [given], "family": _text(self.raw(record, "person.names.family"))}
-            ]
-        for field, canonical in (("sex", "person.sex"), ("legal_status", "person.legal_status")):
-            if code := self.code(self.raw(record, canonical), self.at(base, canonical), canonical):
-                data[field] = code
+        if given := _text(raw(record, "person.names.given")):
+            family = _text(raw(record, "person.names.family"))
+            data["names"] = [{"given": [given], "family": family}]
+        if sex := self.code(record, base, "person.sex"):
+            data["sex"] = sex
+        if legal_status := self.code(record, base, "person.legal_status"):
+            data["legal_status"] = legal_status
         if born := self.date(record, base, "person.birth_date.date"):
             data["birth_date"] = {
                 "date": born,
-                "estimated": self.raw(record, "person.birth_date.estimated") is True,
+                "estimated": raw(record, "person.birth_date.estimated") is True,
             }
         for field in ("nationalities", "former_habitual_residences", "feared_countries"):
             data[field] = self.countries(record, base, f"person.{field}")
-        origin = "person.country_of_origin"
-        data["country_of_origin"] = self.country(
-            self.raw(record, origin), self.at(base, origin), origin
-        )
-        data["stateless"] = self.raw(record, "person.stateless") is True
-        needs = self.raw(record, "person.specific_needs")
-        needs_path = self.at(base, "person.specific_needs")
-        data["specific_needs"] = [
-            code
-            for i, v in enumerate(needs if isinstance(needs, list) else [])
-            if (code := self.code(v, [*needs_path, i], "person.specific_needs"))
-        ]
+        data["country_of_origin"] = self.country(record, base, "person.country_of_origin")
+        data["stateless"] = raw(record, "person.stateless") is True
+        data["specific_needs"] = self.codes(record, base, "person.specific_needs")
         documents = record.get(DOCUMENTS)
         data["documents"] = [
             self.document(d, [*base, DOCUMENTS, i])
-            for i, d in enumerate(documents if isinstance(documents, list) else [])
+            for i, d in enumerate(documents if isinstance(documents, list) else ())
             if isinstance(d, dict)
         ]
         return role, data
 
     def event(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Return the canonical fields of the birth, with its people linked by role."""
-        country = "birth.country"
         data: dict[str, Any] = {
             "date": self.date(doc, [], "birth.date"),
             "place": _text(self.raw(doc, "birth.place")),
-            "country": self.country(self.raw(doc, country), self.at([], country), country),
+            "country": self.country(doc, [], "birth.country"),
             "multiple_birth": self.raw(doc, "birth.multiple_birth") is True,
         }
         records = doc.get(INDIVIDUALS)
@@ -194,35 +218,33 @@ class _Reader:
                 if role is not None:
                     roles.setdefault(role, []).append((i, person))
         self._check_roles(roles, [INDIVIDUALS])
-        if len(roles.get(Relationship.CHILD, [])) != 1:
+        if len(roles.get(CHILD, [])) != 1:
             return data
-        _, child = roles[Relationship.CHILD][0]
+        [(child_index, child)] = roles[CHILD]
         if "birth_date" not in child and data["date"]:
             child["birth_date"] = {"date": data["date"]}
         data["child"] = child
         links = []
         for parent_role in PARENTS:
             if len(roles.get(parent_role, [])) == 1:
-                index, parent = roles[parent_role][0]
-                data[parent_role.value] = parent
-                links.append({"relationship": parent_role.value, "person_ref": parent["ref"]})
-                parent["family_links"] = [
-                    {"relationship": Relationship.CHILD.value, "person_ref": child["ref"]}
-                ]
+                [(index, parent)] = roles[parent_role]
+                data[parent_role] = parent
+                links.append({"relationship": parent_role, "person_ref": parent["ref"]})
+                parent["family_links"] = [{"relationship": CHILD, "person_ref": child["ref"]}]
                 self._check_parent_age(child, parent, parent_role, [INDIVIDUALS, index])
         child["family_links"] = links
-        self._check_child_date(child, data["date"], roles[Relationship.CHILD][0][0])
+        self._check_child_date(child, data["date"], child_index)
         return {k: v for k, v in data.items() if v is not None}
 
     def _check_roles(self, roles: dict[str, list[tuple[int, dict[str, Any]]]], path: Path) -> None:
         role_field = self.natives.get("person.family_links.relationship", "role")
         for role, people in roles.items():
-            if role not in (Relationship.CHILD, *PARENTS):
+            if role not in ROLES:
                 for index, _ in people:
                     self.add([*path, index, role_field], f"role {role!r} takes no part in a birth")
             elif len(people) > 1:
                 self.add(path, f"more than one individual is the {role}")
-        if not roles.get(Relationship.CHILD):
+        if not roles.get(CHILD):
             self.add(path, "no individual is the child")
         if not any(roles.get(parent) for parent in PARENTS):
             self.add(path, "missing parent: no individual is the mother or the father")
@@ -231,7 +253,7 @@ class _Reader:
             self.add(path, "two individuals share one individual id")
 
     def _check_parent_age(
-        self, child: dict[str, Any], parent: dict[str, Any], role: Relationship, path: Path
+        self, child: dict[str, Any], parent: dict[str, Any], role: str, path: Path
     ) -> None:
         child_born, parent_born = child.get("birth_date"), parent.get("birth_date")
         if child_born and parent_born and child_born["date"] <= parent_born["date"]:
@@ -248,10 +270,10 @@ class _Reader:
 
 
 def parse_birth_notification(
-    mappings: MappingSet, doc: dict[str, Any], today: Callable[[], dt.date]
+    fields: NotificationFields, doc: dict[str, Any], today: Callable[[], dt.date]
 ) -> BirthEvent:
     """Validate a decoded notification against its schema and meaning; build the event."""
-    reader = _Reader(mappings, today())
+    reader = _Reader(fields, today())
     found = schema.problems(BIRTH_NOTIFICATION, doc)
     data = reader.event(doc)
     found += reader.problems

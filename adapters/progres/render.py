@@ -9,9 +9,9 @@ Shape (attribute names come from the mapping spec; see mappings/progres/):
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
+from adapters.jsonbody import canonical_json
 from adapters.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.parse import SCHEME
@@ -49,4 +49,4 @@ def render_confirmation(mappings: MappingSet, registration: BirthRegistration) -
     found = schema.problems(CONFIRMATION, body)
     if found:  # a bug in this module or its spec, never the sender's fault
         raise GatewayError(f"rendered proGres {CONFIRMATION} breaks its schema", found)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(body)

@@ -257,6 +257,33 @@ def test_problems_do_not_echo_personal_data(progres: Any, notification: dict[str
     assert "Achol" not in repr(problems)
 
 
+@pytest.mark.parametrize(
+    ("attribute", "value", "where"),
+    [
+        ("progres_individualid", "KKM-25-001234\n", "progres_individualid"),
+        ("progres_dateofbirth", "2025-03-02\n", "progres_dateofbirth"),
+        ("progres_givenname", "\x1c\x1d", "progres_givenname"),  # whitespace to strip()
+    ],
+)
+def test_values_the_two_schema_validators_once_read_differently_are_refused(
+    progres: Any, notification: dict[str, Any], attribute: str, value: str, where: str
+) -> None:
+    notification["individuals"][CHILD][attribute] = value
+    problems = _problems(progres, _body(notification))
+    assert Problem(f"/individuals/0/{where}", "fails the 'pattern' rule") in problems
+
+
+def test_a_lone_surrogate_is_refused_at_parse_not_when_rendered(
+    progres: Any, notification: dict[str, Any]
+) -> None:
+    notification["individuals"][CHILD]["progres_givenname"] = "Nyandeng\ud800"
+    body = json.dumps(notification).encode()  # ASCII, so the surrogate is a \\ud800 escape
+    assert b"\\ud800" in body
+    assert _problems(progres, body) == [
+        Problem("/individuals/0/progres_givenname", "string holds a lone surrogate")
+    ]
+
+
 def test_canonical_validation_errors_become_problems(notification: dict[str, Any]) -> None:
     # A spec may carry person.ref in any individual attribute; a ref has at most 64 characters.
     shipped = load_mapping_set("progres")

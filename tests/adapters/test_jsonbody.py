@@ -1,0 +1,102 @@
+"""Decoding message bodies: whatever parses is Unicode text the gateway can write back out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.jsonbody import canonical_json, load_object
+from gateway.errors import ParseError, Problem
+
+
+def _refused(body: bytes) -> Problem:
+    with pytest.raises(ParseError, match="message is not acceptable") as caught:
+        load_object(body)
+    [problem] = caught.value.problems
+    json.dumps(problem.as_dict(), ensure_ascii=False).encode()  # the answer can be written
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (rb'{"name": "\ud800"}', "/name"),
+        (rb'{"name": "Achol \uDBFF"}', "/name"),
+        (rb'{"people": [{"given": ["Achol", "\udc00Nyibol"]}]}', "/people/0/given/1"),
+        (rb'{"name": "\ude00\ud83d"}', "/name"),  # a pair in the wrong order is two lone ones
+        (rb'{"name": "\\\ud800"}', "/name"),  # an escaped backslash, then the escape
+    ],
+)
+def test_a_lone_surrogate_is_refused_where_it_is(body: bytes, where: str) -> None:
+    assert _refused(body) == Problem(where, "string holds a lone surrogate")
+
+
+def test_a_key_with_a_lone_surrogate_is_refused_without_echoing_it() -> None:
+    assert _refused(rb'{"people": [{"\ud800": 1}]}') == Problem(
+        "/people/0", "a key holds a lone surrogate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (rb'{"name": "\ud83d\ude00"}', {"name": "\U0001f600"}),  # a pair is one character
+        (rb'{"name": "\\ud800"}', {"name": "\\ud800"}),  # backslash and text, not an escape
+        ('{"name": "\U0001f600 D\u00e9ng"}'.encode(), {"name": "\U0001f600 D\u00e9ng"}),
+    ],
+)
+def test_unicode_text_is_accepted(body: bytes, expected: dict[str, Any]) -> None:
+    assert load_object(body) == expected
+
+
+# Escapes from anywhere in UTF-16, surrogates included, among ordinary text.
+pieces = st.one_of(
+    st.integers(0, 0xFFFF).map(lambda c: f"\\u{c:04x}"),
+    st.integers(0xD800, 0xDFFF).map(lambda c: f"\\u{c:04X}"),
+    st.text(st.characters(codec="utf-8", exclude_characters='"\\'), max_size=3),
+    st.just("\\\\"),
+)
+strings = st.lists(pieces, max_size=6).map(lambda parts: '"' + "".join(parts) + '"')
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(key=strings, value=strings)
+def test_whatever_is_accepted_can_be_written_as_utf8(key: str, value: str) -> None:
+    body = f'{{"a": [{value}], {key}: {{"b": {value}}}}}'.encode()
+    try:
+        doc = load_object(body)
+    except ParseError as exc:
+        assert [p.location for p in exc.problems] in (["/"], ["/a/0"])
+        return
+    json.dumps(doc, ensure_ascii=False).encode()
+
+
+# -- canonical bytes -------------------------------------------------------------------------
+
+# Every UTF-8 character, with the ones JSON writers treat specially made likely: controls,
+# quotes, backslashes, DEL, the JavaScript line separators, a BOM and astral characters.
+tricky = st.one_of(
+    st.characters(codec="utf-8"),
+    st.sampled_from(['"', "\\", "/", "\x00", "\x1f", "\x7f", "\u2028", "\u2029", "\ufeff"]),
+    st.characters(min_codepoint=0x10000, codec="utf-8"),
+)
+texts = st.text(tricky, max_size=8)
+json_ready = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def _json_dumps(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(data=json_ready)
+def test_canonical_json_writes_the_bytes_json_dumps_writes(data: Any) -> None:
+    assert canonical_json(data) == _json_dumps(data)
