@@ -114,7 +114,7 @@ class Person(Canonical):
         return frozenset(
             category
             for field, category in PERSON_FIELD_CATEGORIES.items()
-            if getattr(self, field) != _empty(field)
+            if getattr(self, field) != _DEFAULTS[field]  # compared, never handed out
         )
 
 
