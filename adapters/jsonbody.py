@@ -136,15 +136,3 @@ def load_object(body: bytes) -> dict[str, Any]:
     if lone := _unicode_problem(doc, text):
         raise ParseError("message is not acceptable", [lone])
     return doc
-
-
-def canonical_json(data: Any) -> bytes:
-    """Return JSON-ready data as sorted keys, no whitespace, UTF-8.
-
-    The bytes are those of `json.dumps(data, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False).encode()`, written by orjson in a tenth of the time, for data of
-    strings (keys too), integers within 64 bits, booleans, None, lists and dicts: what
-    bundles and canonical dumps hold (tests/adapters/test_jsonbody.py proves it). A float
-    would be spelled otherwise (1e-7, not 1e-07), though the same way every time.
-    """
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from typing import Any, Protocol
 
+import orjson
 from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
@@ -28,8 +28,15 @@ def derive_key(master: bytes, purpose: str) -> bytes:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Encode for hashing or signing: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Encode for hashing, signing or sending: sorted keys, no whitespace, UTF-8.
+
+    The bytes are those of `json.dumps(value, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False).encode()`, written by orjson in a tenth of the time, for data of
+    strings (keys too), integers within 64 bits, booleans, None, lists and dicts: what
+    records, bundles and canonical dumps hold (tests/adapters/test_jsonbody.py proves it). A
+    float would be spelled otherwise (1e-7, not 1e-07), though the same way every time.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def sha256_hex(data: bytes) -> str:

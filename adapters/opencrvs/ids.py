@@ -13,7 +13,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from adapters.jsonbody import canonical_json
+from gateway.crypto import canonical_json
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:exchange-gateway:adapters:opencrvs")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.jsonbody import canonical_json
 from adapters.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.ids import Ids
@@ -26,6 +25,7 @@ from adapters.opencrvs.profile import (
 )
 from adapters.opencrvs.resources import Writer
 from gateway.canonical import BirthEvent, Relationship
+from gateway.crypto import canonical_json
 from gateway.errors import GatewayError, Problem
 
 GATEWAY_NAME = "Exchange gateway"

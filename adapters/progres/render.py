@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from adapters.jsonbody import canonical_json
 from adapters.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.parse import SCHEME
 from adapters.progres.schema import CONFIRMATION
 from gateway.canonical import BirthRegistration, identifier_of
+from gateway.crypto import canonical_json
 from gateway.errors import GatewayError, InvalidInput, Problem
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.jsonbody import canonical_json, load_object
+from adapters.jsonbody import load_object
+from gateway.crypto import canonical_json
 from gateway.errors import ParseError, Problem
 
 
