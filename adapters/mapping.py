@@ -168,9 +168,6 @@ class MappingSpec(_Strict):
     version: str
     fields: list[FieldMap]
 
-    def native(self, canonical: str) -> str:
-        return self._by_canonical[canonical].native
-
     def codelist_of(self, canonical: str) -> str | None:
         return self._by_canonical[canonical].codelist
 
@@ -194,10 +191,6 @@ class MappingSet:
 
     def version(self, message_type: str) -> str:
         return f"{self.adapter}/{message_type}@{self.specs[message_type].version}"
-
-    def encode(self, spec: MappingSpec, canonical: str, value: str) -> str | int:
-        """Translate one canonical code to the adapter's system through the spec's code list."""
-        return self.encoder(spec, canonical)(value)
 
     def decode(self, spec: MappingSpec, canonical: str, value: str | int) -> str:
         """Translate one native code to canonical; KeyError for a code the list lacks."""

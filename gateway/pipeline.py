@@ -57,18 +57,9 @@ _ORIGINAL = Statement(
         _RECORDS.c.id == bindparam("id")
     )
 )
-_RECORD = Statement(insert(_RECORDS), keys=ExchangeRecord.value_keys())
+_RECORD = Statement(insert(_RECORDS))
 _BIND_KEY = Statement(insert(table_of(IdempotencyKey)))
-_QUEUE_KEYS = [
-    "exchange_id",
-    "destination",
-    "body",
-    "content_type",
-    "status",
-    "attempts",
-    "next_attempt_at",
-]
-_QUEUE = Statement(insert(table_of(OutboxMessage)), keys=_QUEUE_KEYS)
+_QUEUE = Statement(insert(table_of(OutboxMessage)))
 
 
 @dataclass(frozen=True)

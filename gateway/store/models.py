@@ -111,11 +111,6 @@ class ExchangeRecord(Base):
     __table_args__ = (Index("ix_exchange_records_source_time", "source", "recorded_at"),)
 
     @staticmethod
-    def value_keys() -> list[str]:
-        """Return the columns `values` fills (all but the sequence number)."""
-        return [*Attempt.__dataclass_fields__, "leaf_hash"]
-
-    @staticmethod
     def values(attempt: Attempt) -> dict[str, Any]:
         """Return the row that records an attempt, its leaf hash included."""
         return {**attempt.fields(), "leaf_hash": attempt.leaf_hash()}

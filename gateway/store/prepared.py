@@ -51,36 +51,41 @@ class _Compiled:
         return self.row(*(p(v) if p else v for p, v in zip(self.results, raw, strict=True)))
 
 
-class Statement:
-    """A Core statement (or one per dialect, from a function of the dialect's name)."""
+_Shape = tuple[str, tuple[str, ...], tuple[tuple[str, int], ...]]
 
-    def __init__(
-        self,
-        statement: ClauseElement | Callable[[str], ClauseElement],
-        keys: Sequence[str] | None = None,
-    ) -> None:
+
+class Statement:
+    """A Core statement (or one per dialect, from a function of the dialect's name).
+
+    An INSERT writes the columns named by the values given; an IN list takes any length.
+    """
+
+    def __init__(self, statement: ClauseElement | Callable[[str], ClauseElement]) -> None:
         self._statement = statement
-        self._keys = list(keys) if keys is not None else None
-        self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], _Compiled] = {}
+        self._compiled: dict[_Shape, _Compiled] = {}
 
     def compiled(self, dialect: Dialect, values: Mapping[str, Any]) -> _Compiled:
-        """Return the statement compiled for this dialect and these lengths of IN lists."""
-        base = self._compiled.get((dialect.name, ()))
+        """Return the statement compiled for this dialect, these names and these IN lengths."""
+        names = tuple(values)
+        base = self._compiled.get((dialect.name, names, ()))
         if base is None:
-            base = self._compiled[(dialect.name, ())] = self._compile(dialect, ())
+            base = self._compiled[(dialect.name, names, ())] = self._compile(dialect, names, ())
         if not base.expanding:
             return base
         lengths = tuple((k, len(values[k])) for k in sorted(base.expanding))
-        found = self._compiled.get((dialect.name, lengths))
+        found = self._compiled.get((dialect.name, names, lengths))
         if found is None:
-            found = self._compiled[(dialect.name, lengths)] = self._compile(dialect, lengths)
+            found = self._compile(dialect, names, lengths)
+            self._compiled[(dialect.name, names, lengths)] = found
         return found
 
-    def _compile(self, dialect: Dialect, lengths: tuple[tuple[str, int], ...]) -> _Compiled:
+    def _compile(
+        self, dialect: Dialect, names: tuple[str, ...], lengths: tuple[tuple[str, int], ...]
+    ) -> _Compiled:
         statement = self._statement
         if not isinstance(statement, ClauseElement):
             statement = statement(dialect.name)
-        compiled = statement.compile(dialect=dialect, column_keys=self._keys)
+        compiled = statement.compile(dialect=dialect, column_keys=list(names))
         assert isinstance(compiled, SQLCompiler)
         binds = {
             name: processor
