@@ -16,6 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.store import prepared
@@ -69,6 +70,7 @@ class Database:
         self._turn: AbstractContextManager[Any] = (
             threading.Lock() if self.embedded else nullcontext()
         )
+        self._kept: Any | None = None  # SQLite: the exchange path's own connection
 
     @property
     def embedded(self) -> bool:
@@ -92,14 +94,49 @@ class Database:
         Why not a session: an exchange writes rows it never reads back, and SQLAlchemy's
         bookkeeping would cost more than the statements themselves (see prepared.py).
         """
-        with self._turn, prepared.transaction(self.engine) as tx:
-            yield tx
+        with self._turn, self._exchange_connection() as connection:
+            with prepared.transaction(connection, self.engine.dialect) as tx:
+                yield tx
 
     @contextmanager
     def scratch(self) -> Iterator[Transaction]:
         """Open a driver transaction that is always rolled back (for dry runs)."""
-        with prepared.transaction(self.engine, commit=False) as tx:
-            yield tx
+        with self._pooled() as connection:
+            with prepared.transaction(connection, self.engine.dialect, commit=False) as tx:
+                yield tx
+
+    @contextmanager
+    def _exchange_connection(self) -> Iterator[Any]:
+        """Lend the connection for an exchange transaction.
+
+        On SQLite the exchange path takes turns, so one connection kept checked out serves
+        it: a pool checkout and its reset on return cost about a tenth of an exchange
+        (measured). After a database error it is closed, and the next turn opens a new one.
+        """
+        if not self.embedded:
+            with self._pooled() as connection:
+                yield connection
+            return
+        if self._kept is None:
+            self._kept = self.engine.raw_connection()
+        try:
+            yield self._kept
+        except (DBAPIError, self.engine.dialect.loaded_dbapi.Error):
+            self._release_kept()
+            raise
+
+    @contextmanager
+    def _pooled(self) -> Iterator[Any]:
+        connection = self.engine.raw_connection()
+        try:
+            yield connection
+        finally:
+            connection.close()  # back to the pool
+
+    def _release_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.close()
 
     def on_commit_changing(self, model: type, callback: Callable[[], None]) -> None:
         """Call `callback` after each commit that added, changed or deleted a `model` row."""
@@ -119,4 +156,6 @@ class Database:
         event.listen(self._sessions, "after_commit", after_commit)
 
     def dispose(self) -> None:
+        with self._turn:
+            self._release_kept()
         self.engine.dispose()

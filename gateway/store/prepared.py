@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -169,21 +168,18 @@ class Transaction:
 
 
 @contextmanager
-def transaction(engine: Engine, commit: bool = True) -> Iterator[Transaction]:
-    """Run a block in one driver transaction; commit if it succeeds and `commit`, else roll back."""
-    connection = engine.raw_connection()
+def transaction(connection: Any, dialect: Dialect, commit: bool = True) -> Iterator[Transaction]:
+    """Run a block in one transaction on a DBAPI connection; commit if it succeeds and
+    `commit`, else roll back."""
+    cursor = connection.cursor()
     try:
-        cursor = connection.cursor()
-        try:
-            yield Transaction(cursor, engine.dialect)
-            if commit:
-                connection.commit()
-            else:
-                connection.rollback()
-        except BaseException:
+        yield Transaction(cursor, dialect)
+        if commit:
+            connection.commit()
+        else:
             connection.rollback()
-            raise
-        finally:
-            cursor.close()
+    except BaseException:
+        connection.rollback()
+        raise
     finally:
-        connection.close()  # back to the pool
+        cursor.close()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.audit.record import ALLOWED, Attempt
@@ -123,3 +123,50 @@ def test_concurrent_writers_all_land(db: Database) -> None:
     with db.unit_of_work() as session:
         stored = set(session.scalars(select(ExchangeRecord.id)))
     assert stored == {a.id for a in written}
+
+
+def count(db: Database, pool_event: str) -> list[int]:
+    happened: list[int] = []
+    event.listen(db.engine, pool_event, lambda *_: happened.append(1))
+    return happened
+
+
+def test_on_sqlite_exchanges_keep_one_connection_and_elsewhere_use_the_pool(db: Database) -> None:
+    checkouts = count(db, "checkout")
+    for _ in range(3):
+        with db.transaction() as tx:
+            tx.execute(RECORD, ExchangeRecord.values(attempt()))
+    assert len(checkouts) == (1 if db.embedded else 3)
+
+
+def test_after_a_database_error_the_next_exchange_gets_a_fresh_connection(db: Database) -> None:
+    checkouts = count(db, "checkout")
+    written = attempt()
+    with pytest.raises(IntegrityError), db.transaction() as tx:
+        tx.execute(RECORD, ExchangeRecord.values(written))
+        tx.execute(RECORD, ExchangeRecord.values(written))
+    later = attempt()
+    with db.transaction() as tx:
+        tx.execute(RECORD, ExchangeRecord.values(later))
+    assert len(checkouts) == 2
+    with db.unit_of_work() as session:
+        assert list(session.scalars(select(ExchangeRecord.id))) == [later.id]
+
+
+def test_a_failed_block_that_is_no_database_error_keeps_the_connection(db: Database) -> None:
+    checkouts = count(db, "checkout")
+    with pytest.raises(RuntimeError), db.transaction():
+        raise RuntimeError("stop")
+    with db.transaction() as tx:
+        tx.execute(RECORD, ExchangeRecord.values(attempt()))
+    assert len(checkouts) == (1 if db.embedded else 2)
+
+
+def test_dispose_gives_the_kept_connection_back(db: Database) -> None:
+    with db.transaction() as tx:
+        tx.execute(RECORD, ExchangeRecord.values(attempt()))
+    checkins = count(db, "checkin")
+    db.dispose()
+    assert len(checkins) == (1 if db.embedded else 0)
+    with db.transaction() as tx:  # a disposed database still opens new connections
+        assert tx.rows(SOURCE_OF, {"id": "none"}) == []
