@@ -93,16 +93,21 @@ class Database:
 
         Why not a session: an exchange writes rows it never reads back, and SQLAlchemy's
         bookkeeping would cost more than the statements themselves (see prepared.py).
+        On SQLite it begins IMMEDIATE, taking the write lock first: an exchange reads, then
+        writes what it read decides, so its reads must be in its transaction (the driver
+        would begin only at the first write) and no other process may write in between.
         """
         with self._turn, self._exchange_connection() as connection:
-            with prepared.transaction(connection, self.engine.dialect) as tx:
+            begin = "BEGIN IMMEDIATE" if self.embedded else None
+            with prepared.transaction(connection, self.engine.dialect, begin=begin) as tx:
                 yield tx
 
     @contextmanager
     def scratch(self) -> Iterator[Transaction]:
         """Open a driver transaction that is always rolled back (for dry runs)."""
+        begin = "BEGIN" if self.embedded else None
         with self._pooled() as connection:
-            with prepared.transaction(connection, self.engine.dialect, commit=False) as tx:
+            with prepared.transaction(connection, self.engine.dialect, False, begin) as tx:
                 yield tx
 
     @contextmanager

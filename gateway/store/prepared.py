@@ -168,11 +168,16 @@ class Transaction:
 
 
 @contextmanager
-def transaction(connection: Any, dialect: Dialect, commit: bool = True) -> Iterator[Transaction]:
+def transaction(
+    connection: Any, dialect: Dialect, commit: bool = True, begin: str | None = None
+) -> Iterator[Transaction]:
     """Run a block in one transaction on a DBAPI connection; commit if it succeeds and
-    `commit`, else roll back."""
+    `commit`, else roll back. `begin` is the statement that opens it, where the driver's
+    implicit one will not do."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         yield Transaction(cursor, dialect)
         if commit:
             connection.commit()

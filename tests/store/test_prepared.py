@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select
@@ -170,3 +172,21 @@ def test_dispose_gives_the_kept_connection_back(db: Database) -> None:
     assert len(checkins) == (1 if db.embedded else 0)
     with db.transaction() as tx:  # a disposed database still opens new connections
         assert tx.rows(SOURCE_OF, {"id": "none"}) == []
+
+
+def test_on_sqlite_an_exchange_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """Its reads decide its writes, so no other writer may come in between (BEGIN IMMEDIATE)."""
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    database = Database.connect(url)
+    migrate(database.engine)
+    other = sqlite3.connect(tmp_path / "locks.db", timeout=0)
+    try:
+        with database.transaction() as tx:
+            assert tx.rows(SOURCE_OF, {"id": "none"}) == []
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("INSERT INTO remembered_risk VALUES ('ps', 'SYR', '2026-01-01')")
+        other.execute("INSERT INTO remembered_risk VALUES ('ps', 'SYR', '2026-01-01')")
+        other.commit()
+    finally:
+        other.close()
+        database.dispose()
