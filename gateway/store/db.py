@@ -13,24 +13,35 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.crypto import canonical_json
 from gateway.store import prepared
 from gateway.store.prepared import Transaction
+
+
+def _json_text(value: Any) -> str:
+    return canonical_json(value).decode()
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout.
 
-    Parameters are hidden from error messages: they are payloads and personal data.
+    Parameters are hidden from error messages: they are payloads and personal data. JSON
+    columns are written and read by orjson, a tenth of the standard library's time.
     """
+    json_codec = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, hide_parameters=True, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **json_codec,
         )
 
         @event.listens_for(engine, "connect")
@@ -43,7 +54,12 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(
-        url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        **json_codec,
     )
 
 
