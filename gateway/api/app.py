@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from gateway.api import consents, errors, exchanges, health, systems
@@ -29,6 +30,7 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.exchange_threads = CapacityLimiter(runtime.settings.exchange_threads)
     errors.install(app)
     for module in (exchanges, systems, consents, health):
         app.include_router(module.router)
