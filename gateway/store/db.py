@@ -148,7 +148,9 @@ class Database:
         """Open a driver transaction that is always rolled back (for dry runs)."""
         begin = "BEGIN" if self.embedded else None
         with self._pooled() as connection:
-            with prepared.transaction(connection, self.engine.dialect, False, begin) as tx:
+            with prepared.transaction(
+                connection, self.engine.dialect, commit=False, begin=begin
+            ) as tx:
                 yield tx
 
     @contextmanager

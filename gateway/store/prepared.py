@@ -171,9 +171,11 @@ class Transaction:
 def transaction(
     connection: Any, dialect: Dialect, commit: bool = True, begin: str | None = None
 ) -> Iterator[Transaction]:
-    """Run a block in one transaction on a DBAPI connection; commit if it succeeds and
-    `commit`, else roll back. `begin` is the statement that opens it, where the driver's
-    implicit one will not do."""
+    """Run a block in one transaction on a DBAPI connection.
+
+    It commits if the block succeeds and `commit` is set, else rolls back. `begin` is the
+    statement that opens the transaction, where the driver's implicit begin will not do.
+    """
     cursor = connection.cursor()
     try:
         if begin is not None:
