@@ -42,7 +42,7 @@ from gateway.policy import (
 )
 from gateway.store.db import Database
 from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, table_of
-from gateway.store.prepared import Statement, Transaction
+from gateway.store.prepared import Statement, Transaction, TransactionFactory
 from gateway.subjects import Subject, by_ref, identify, recall, remember
 from gateway.systems import Directory, Entry
 
@@ -102,13 +102,18 @@ class Pipeline:
         self.clock = clock
         self.on_accepted = on_accepted
 
-    def submit(self, inbound: Inbound) -> Accepted:
-        """Walk one submission down the road; raise a GatewayError carrying the record id."""
+    def submit(self, inbound: Inbound, transaction: TransactionFactory | None = None) -> Accepted:
+        """Walk one submission down the road; raise a GatewayError carrying the record id.
+
+        `transaction` opens the transactions it writes in: the database's own by default, a
+        group commit's when the server batches commits.
+        """
+        transaction = transaction or self.db.transaction
         attempt = Attempt(recorded_at=self.clock())
         if inbound.body is not None:
             attempt.request_digest = _request_digest(inbound)
         try:
-            with self.db.transaction() as tx:
+            with transaction() as tx:
                 outcome = self._walk(tx, inbound, attempt)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
@@ -117,12 +122,12 @@ class Pipeline:
             if not isinstance(error, PolicyDeniedError):
                 attempt.decision = INVALID
                 attempt.reasons = [error.reason]
-                with self.db.transaction() as tx:
+                with transaction() as tx:
                     tx.execute(_RECORD, ExchangeRecord.values(attempt))
             raise
         except IntegrityError:
             # Two submissions raced on one idempotency key: the loser sees the winner's row.
-            return self._replay_after_race(inbound, attempt)
+            return self._replay_after_race(inbound, attempt, transaction)
         if isinstance(outcome, Decision):
             denied = PolicyDeniedError(
                 "the exchange is denied by policy", reasons=list(outcome.reasons)
@@ -288,9 +293,11 @@ class Pipeline:
             },
         )
 
-    def _replay_after_race(self, inbound: Inbound, attempt: Attempt) -> Accepted:
+    def _replay_after_race(
+        self, inbound: Inbound, attempt: Attempt, transaction: TransactionFactory
+    ) -> Accepted:
         source = self.directory.authenticate(inbound.credential)
-        with self.db.transaction() as tx:
+        with transaction() as tx:
             bound = self._bound_key(tx, inbound, source.id, attempt)
         if bound is None:
             raise GatewayError("an idempotency race left no winner")

@@ -14,6 +14,7 @@ from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment
 from gateway.demo.server import ServedGateway
 from gateway.pipeline import Accepted, Inbound
+from gateway.store.prepared import TransactionFactory
 
 THREADS = 2
 CLIENTS = 8
@@ -33,13 +34,13 @@ class Overlap:
         self.running = self.most = 0
         served.runtime.pipeline.submit = self  # type: ignore[method-assign]
 
-    def __call__(self, inbound: Inbound) -> Accepted:
+    def __call__(self, inbound: Inbound, transaction: TransactionFactory | None = None) -> Accepted:
         with self._lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
             time.sleep(0.05)  # long enough for every client's request to be waiting
-            return self._submit(inbound)
+            return self._submit(inbound, transaction)
         finally:
             with self._lock:
                 self.running -= 1

@@ -1,0 +1,199 @@
+"""Group commit: exchanges of one loop turn share a commit, and none is answered before it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import DBAPIError
+
+from gateway.audit.record import Attempt
+from gateway.store.db import Database, migrate
+from gateway.store.group import GroupCommit
+from gateway.store.models import ExchangeRecord, table_of
+from gateway.store.prepared import Statement, TransactionFactory
+
+RECORD = Statement(insert(table_of(ExchangeRecord)))
+ORPHAN = Statement(text("INSERT INTO orphans (parent) VALUES (:parent)"))
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.connect(database_url)
+    migrate(database.engine)
+    yield database
+    database.dispose()
+
+
+def stored(db: Database) -> set[str]:
+    """What another connection sees committed (not queued behind the batch's turn)."""
+    with db.engine.connect() as connection:
+        return set(connection.scalars(select(ExchangeRecord.id)))
+
+
+def writing(attempt: Attempt, then: Callable[[], None] = lambda: None) -> Callable[..., str]:
+    def work(transaction: TransactionFactory) -> str:
+        with transaction() as tx:
+            tx.execute(RECORD, ExchangeRecord.values(attempt))
+            then()
+        return attempt.id
+
+    return work
+
+
+def run(main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    return asyncio.run(main())
+
+
+def test_exchanges_of_one_turn_share_one_commit_and_wait_for_it(db: Database) -> None:
+    group = GroupCommit(db)
+    first, second = Attempt(), Attempt()
+    seen_by_others: list[set[str]] = []
+
+    async def main() -> list[str]:
+        return list(
+            await asyncio.gather(
+                group.run(writing(first)),
+                # The first is written but not committed while the second is written.
+                group.run(writing(second, lambda: seen_by_others.append(stored(db)))),
+            )
+        )
+
+    assert run(main) == [first.id, second.id]
+    assert seen_by_others == [set()]
+    assert stored(db) == {first.id, second.id}  # both committed once the answers came
+
+
+def test_an_answer_comes_only_once_its_exchange_is_committed(db: Database) -> None:
+    group = GroupCommit(db)
+    attempt = Attempt()
+
+    async def main() -> set[str]:
+        await group.run(writing(attempt))
+        return stored(db)  # at once, in the same turn of the loop
+
+    assert run(main) == {attempt.id}
+
+
+def test_a_failed_exchange_leaves_nothing_and_spares_its_batch(db: Database) -> None:
+    group = GroupCommit(db)
+    kept, failed, also_kept = Attempt(), Attempt(), Attempt()
+
+    def fail() -> None:
+        raise RuntimeError("the exchange fails after writing")
+
+    async def main() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                group.run(writing(kept)),
+                group.run(writing(failed, fail)),
+                group.run(writing(also_kept)),
+                return_exceptions=True,
+            )
+        )
+
+    answers = run(main)
+    assert answers[0] == kept.id and answers[2] == also_kept.id
+    assert isinstance(answers[1], RuntimeError)
+    assert stored(db) == {kept.id, also_kept.id}
+
+
+def break_the_commit(db: Database) -> Callable[..., None]:
+    """Write a row whose foreign key is checked only at commit, and is broken then."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE orphans (parent VARCHAR(36) REFERENCES exchange_records (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+
+    def work(transaction: TransactionFactory) -> None:
+        with transaction() as tx:
+            tx.execute(ORPHAN, {"parent": "no such exchange"})
+
+    return work
+
+
+def test_a_failed_commit_fails_every_exchange_of_its_batch_and_keeps_none(db: Database) -> None:
+    group = GroupCommit(db)
+    first, second = Attempt(), Attempt()
+
+    async def main() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                group.run(writing(first)),
+                group.run(break_the_commit(db)),
+                group.run(writing(second)),
+                return_exceptions=True,
+            )
+        )
+
+    answers = run(main)
+    assert all(isinstance(a, DBAPIError | db.engine.dialect.loaded_dbapi.Error) for a in answers)
+    assert stored(db) == set()
+    after = Attempt()
+    assert run(lambda: group.run(writing(after))) == after.id  # the next batch works
+    assert stored(db) == {after.id}
+
+
+def test_a_client_that_hangs_up_does_not_cancel_the_batch(db: Database) -> None:
+    group = GroupCommit(db)
+    gone, staying = Attempt(), Attempt()
+
+    async def main() -> str:
+        hanging_up = asyncio.ensure_future(group.run(writing(gone)))
+        waiting = asyncio.ensure_future(group.run(writing(staying)))
+        await asyncio.sleep(0)  # both have written; the commit is due next turn
+        hanging_up.cancel()
+        return await waiting
+
+    assert run(main) == staying.id
+    assert stored(db) == {gone.id, staying.id}  # written before it hung up, so kept
+
+
+def test_close_commits_an_open_batch(db: Database) -> None:
+    group = GroupCommit(db)
+    attempt = Attempt()
+
+    async def main() -> None:
+        writing(attempt)(group.transaction)  # written; its commit is due next turn
+        group.close()
+        assert stored(db) == {attempt.id}
+
+    run(main)
+
+
+def test_on_sqlite_a_unit_of_work_on_the_loop_during_a_batch_is_refused_not_deadlocked(
+    tmp_path: Path,
+) -> None:
+    """The batch holds SQLite's turn; the same thread asking again would wait for ever."""
+    database = Database.connect(f"sqlite:///{tmp_path / 'turns.db'}")
+    migrate(database.engine)
+    group = GroupCommit(database)
+
+    async def main() -> None:
+        with group.transaction():
+            with pytest.raises(RuntimeError, match="already holds"), database.unit_of_work():
+                pass
+        group.close()
+
+    try:
+        run(main)
+        with database.unit_of_work():  # the turn is free again once the batch committed
+            pass
+    finally:
+        database.dispose()
+
+
+def test_sqlite_commits_are_durable_on_disk(tmp_path: Path) -> None:
+    database = Database.connect(f"sqlite:///{tmp_path / 'durable.db'}")
+    try:
+        with database.engine.connect() as connection:
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    finally:
+        database.dispose()
