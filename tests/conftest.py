@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from gateway.config import Settings
 from gateway.demo.server import ServedGateway
 from gateway.runtime import Runtime
+from gateway.store.db import Database, migrate
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 
@@ -35,6 +36,15 @@ def database_url(tmp_path: Path) -> str:
         _reset_postgres(POSTGRES_URL)
         return POSTGRES_URL
     return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database, disposed of after the test."""
+    database = Database.connect(database_url)
+    migrate(database.engine)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from gateway import systems
@@ -22,14 +20,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.connect(database_url)
-    migrate(database.engine)
-    yield database
-    database.dispose()
 
 
 def register(db: Database) -> str:

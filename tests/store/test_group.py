@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,6 @@ from gateway.store.prepared import Statement, TransactionFactory
 
 RECORD = Statement(insert(table_of(ExchangeRecord)))
 ORPHAN = Statement(text("INSERT INTO orphans (parent) VALUES (:parent)"))
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.connect(database_url)
-    migrate(database.engine)
-    yield database
-    database.dispose()
 
 
 def stored(db: Database) -> set[str]:
