@@ -1,10 +1,12 @@
-"""The start-up probe: render, once, a birth with every field the notification spec can map.
+"""The start-up probe: render, once, births that fill every field the notification spec can map
+and use every code the closed code lists hold.
 
-Why: the mapping spec is data and decides which element each value is written to. A spec
-that puts a value where the compiled schema (schemas/birth-notification.schema.json) allows
-none would make every birth fail mid-exchange; rendering the probe when the adapter is built
-fails the deployment at load instead. The probe is also checked by the reference validator
-(stu3.py), which is too slow to run on every exchange.
+Why: the mapping spec and its code lists are data, and decide which element each value is
+written to and as what. A spec that puts a value where the compiled schema
+(schemas/birth-notification.schema.json) allows none, or a code list that writes a code the
+schema does not know (a FHIR gender, say), would make births fail mid-exchange; rendering the
+probes when the adapter is built fails the deployment at load instead. They are also checked
+by the reference validator (stu3.py), which is too slow to run on every exchange.
 """
 
 from __future__ import annotations
@@ -47,6 +49,20 @@ def probe_birth(schemes: list[str]) -> BirthEvent:
     )
 
 
+def probe_births(schemes: list[str]) -> dict[str, BirthEvent]:
+    """Return the probes by name: between them, every sex code and both informants.
+
+    The second has no mother, so the father is the informant and his relationship code is
+    written; its child's sex is the one the first probe does not use.
+    """
+    twins = probe_birth(schemes)
+    child = twins.child.model_copy(update={"sex": Sex.UNKNOWN})
+    return {
+        "twins": twins,
+        "father only": twins.model_copy(update={"child": child, "mother": None}),
+    }
+
+
 def _schemes(mappings: MappingSet) -> list[str]:
     """Return every identifier scheme the spec's code list can send (else a made-up one)."""
     spec = mappings.spec(BIRTH_NOTIFICATION)
@@ -60,21 +76,22 @@ def _schemes(mappings: MappingSet) -> list[str]:
 def check_spec(mappings: MappingSet) -> None:
     """Fail with every problem if the spec renders a bundle the gateway may not send."""
     where = f"mapping spec {mappings.adapter}/{BIRTH_NOTIFICATION}"
-    try:
-        bundle = build_bundle(mappings, BIRTH_NOTIFICATION, probe_birth(_schemes(mappings)))
-    except (KeyError, TypeError, ValueError) as exc:  # e.g. two fields sent to one element
-        raise ConfigurationError(f"{where} cannot render a birth: {exc!r}") from exc
-    found = [
-        *(Problem(p.location, f"STU3: {p.message}") for p in stu3_problems(bundle)),
-        *(
-            Problem(p.location, f"compiled schema: {p.message}")
-            for p in schema.problems(BIRTH_NOTIFICATION, bundle)
-        ),
-        *(
-            Problem(p.location, f"OpenCRVS profile: {p.message}")
-            for p in profile.check_birth_notification(bundle)
-        ),
-    ]
+    found: list[Problem] = []
+    for name, birth in probe_births(_schemes(mappings)).items():
+        try:
+            bundle = build_bundle(mappings, BIRTH_NOTIFICATION, birth)
+        except (KeyError, TypeError, ValueError) as exc:  # e.g. two fields sent to one element
+            raise ConfigurationError(f"{where} cannot render a birth: {exc!r}") from exc
+        checks = [
+            ("STU3", stu3_problems(bundle)),
+            ("compiled schema", schema.problems(BIRTH_NOTIFICATION, bundle)),
+            ("OpenCRVS profile", profile.check_birth_notification(bundle)),
+        ]
+        found += [
+            Problem(p.location, f"{check}: {p.message} (probe: {name})")
+            for check, problems in checks
+            for p in problems
+        ]
     if found:
         listed = "; ".join(f"{p.location}: {p.message}" for p in found)
         raise ConfigurationError(

@@ -36,7 +36,7 @@ from adapters.jsonschema_problems import load_schema
 from adapters.mapping import CodeList, MappingSet, load_mapping_set
 from adapters.opencrvs import OpenCrvsAdapter, schema
 from adapters.opencrvs.natives import BIRTH_NOTIFICATION_NATIVES, NATIONALITY_URL, parse_native
-from adapters.opencrvs.probe import probe_birth
+from adapters.opencrvs.probe import probe_birth, probe_births
 from adapters.opencrvs.profile import check_birth_notification
 from adapters.opencrvs.render import build_bundle, notification_problems, render_birth_notification
 from adapters.opencrvs.stu3 import stu3_problems
@@ -358,9 +358,30 @@ def test_a_code_list_outside_the_compiled_profile_fails_at_load(mappings: Mappin
     lettered = MappingSet(mappings.adapter, mappings.specs, {**mappings.codelists, "sex": sex})
     with pytest.raises(ConfigurationError) as caught:
         OpenCrvsAdapter(lettered)
+    enum = "compiled schema: fails the 'enum' rule"
     assert {(p.location, p.message) for p in caught.value.problems} == {
-        (f"/entry/{i}/resource/gender", "compiled schema: fails the 'enum' rule") for i in (2, 4, 6)
+        *((f"/entry/{i}/resource/gender", f"{enum} (probe: twins)") for i in (2, 4, 6)),
+        *((f"/entry/{i}/resource/gender", f"{enum} (probe: father only)") for i in (2, 5)),
     }
+
+
+def test_a_code_list_with_one_bad_code_fails_at_load_even_if_the_twins_never_use_it(
+    mappings: MappingSet,
+) -> None:
+    codes = {"female": "female", "male": "male", "other": "other", "unknown": "not-known"}
+    sex = CodeList(name="sex", version="2", canonical=list(codes), systems={"opencrvs": codes})
+    changed = MappingSet(mappings.adapter, mappings.specs, {**mappings.codelists, "sex": sex})
+    with pytest.raises(ConfigurationError) as caught:
+        OpenCrvsAdapter(changed)
+    assert {(p.location, p.message) for p in caught.value.problems} == {
+        ("/entry/2/resource/gender", "compiled schema: fails the 'enum' rule (probe: father only)")
+    }
+
+
+def test_the_probes_use_every_sex_code_and_both_informants() -> None:
+    probes = probe_births(["progres-individual"]).values()
+    assert {person.sex for birth in probes for person in birth.subjects()} == set(Sex)
+    assert {birth.mother is None for birth in probes} == {True, False}
 
 
 def test_the_probe_writes_every_element_the_spec_can_map(full_bundle: dict[str, Any]) -> None:
