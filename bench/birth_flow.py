@@ -151,17 +151,20 @@ def main() -> None:
             gateway_url = f"http://127.0.0.1:{gateway_port}/exchanges"
             bare_side = (bare_url, dict, bare.pid)
             gateway_side = (gateway_url, gateway_headers, gateway.pid)
-            for url, headers, pid in (bare_side, gateway_side):
-                drive(url, headers, body, 100, args.concurrency, pid)  # warm-up
+
+            def run(side: tuple[str, Callable[[], dict[str, str]], int], requests: int) -> Round:
+                endpoint, headers, pid = side
+                return drive(endpoint, headers, body, requests, args.concurrency, pid)
+
+            run(bare_side, 100)  # warm-up
+            run(gateway_side, 100)
             database = args.database_url or "SQLite (embedded default)"
             print(f"birth flow, {args.requests} requests, {args.concurrency} clients, {database}")
             ratios, cost_ratios = [], []
             for round_ in range(1, args.rounds + 1):
                 # Alternated, so that a slower spell of the machine falls on both alike.
-                bare_result = drive(*bare_side[:2], body, args.requests, args.concurrency, bare.pid)
-                gateway_result = drive(
-                    *gateway_side[:2], body, args.requests, args.concurrency, gateway.pid
-                )
+                bare_result = run(bare_side, args.requests)
+                gateway_result = run(gateway_side, args.requests)
                 report(f"round {round_}: bare FastAPI endpoint", bare_result)
                 report(f"round {round_}: gateway birth flow", gateway_result)
                 ratios.append(gateway_result.rate / bare_result.rate)
