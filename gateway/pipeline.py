@@ -5,22 +5,28 @@ delivery to the outbox relay. Every attempt leaves exactly one exchange record: 
 exchange's record is written with its outbox row in one transaction, a denied one with the
 risk countries learnt from it, and a failed one (bad credential, bad envelope, bad body) on
 its own after everything else was rolled back, so nothing of a bad input is kept but that.
+
+The road has two halves. `receive` reads: authenticate, parse, pseudonymise, and minimise and
+render as the fitting rule allows; it needs no transaction. `settle` decides and writes: the
+idempotency key, remembered risk, consent, the decision, the record and the outbox row, in
+one transaction. On SQLite only the second half holds the database's turn.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.contract import Rendered
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
-from gateway.canonical import Envelope, Payload
+from gateway.canonical import DataCategory, Envelope, Payload
 from gateway.crypto import Pseudonymiser, canonical_json, sha256_hex
 from gateway.errors import (
     EnvelopeError,
@@ -75,6 +81,37 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Message:
+    """A parsed submission: its envelope, the system it is for, and what it says."""
+
+    envelope: Envelope
+    destination: Entry
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The payload minimised to what the fitting rule grants, and rendered, before deciding."""
+
+    categories: frozenset[DataCategory]
+    minimised: Payload
+    rendered: Rendered
+
+
+@dataclass
+class Received:
+    """A submission as read before any transaction: its sender, its message, or its error."""
+
+    inbound: Inbound
+    attempt: Attempt
+    source: Entry | None = None
+    message: Message | None = None
+    subjects: list[Subject] = field(default_factory=list)
+    ahead: Ahead | None = None
+    error: GatewayError | None = None
+
+
+@dataclass(frozen=True)
 class Accepted:
     exchange_id: str
     categories: list[str]
@@ -102,19 +139,47 @@ class Pipeline:
         self.clock = clock
         self.on_accepted = on_accepted
 
-    def submit(self, inbound: Inbound, transaction: TransactionFactory | None = None) -> Accepted:
-        """Walk one submission down the road; raise a GatewayError carrying the record id.
+    def submit(self, inbound: Inbound) -> Accepted:
+        """Walk one submission down the road; raise a GatewayError carrying the record id."""
+        return self.settle(self.receive(inbound))
+
+    def receive(self, inbound: Inbound) -> Received:
+        """Read a submission without touching the exchange tables: who sent what, about whom.
+
+        Why apart from `settle`: this is most of an exchange's work, and none of it needs the
+        database's turn, so a server runs it while another exchange's batch is written. A
+        failure is kept, not raised: `settle` records it, and reports a bad envelope or body
+        only after the idempotency check, so a reused key is reported as reused whatever the
+        body holds.
+        """
+        attempt = Attempt(recorded_at=self.clock())
+        received = Received(inbound, attempt)
+        if inbound.body is not None:
+            attempt.request_digest = _request_digest(inbound)
+        try:
+            received.source = self.directory.authenticate(inbound.credential)
+            attempt.source = received.source.id
+            if inbound.body is None:
+                raise PayloadTooLargeError("the message body is over the size limit")
+            received.message = self._receive(inbound, received.source, attempt)
+            received.subjects = identify(received.message.payload.subjects(), self.pseudonymiser)
+        except GatewayError as error:
+            received.error = error
+            return received
+        received.ahead = self._render_ahead(received.message)
+        return received
+
+    def settle(self, received: Received, transaction: TransactionFactory | None = None) -> Accepted:
+        """Decide, record and queue a received submission; raise a GatewayError if refused.
 
         `transaction` opens the transactions it writes in: the database's own by default, a
         group commit's when the server batches commits.
         """
         transaction = transaction or self.db.transaction
-        attempt = Attempt(recorded_at=self.clock())
-        if inbound.body is not None:
-            attempt.request_digest = _request_digest(inbound)
+        attempt = received.attempt
         try:
             with transaction() as tx:
-                outcome = self._walk(tx, inbound, attempt)
+                outcome = self._walk(tx, received)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
@@ -127,7 +192,7 @@ class Pipeline:
             raise
         except IntegrityError:
             # Two submissions raced on one idempotency key: the loser sees the winner's row.
-            return self._replay_after_race(inbound, attempt, transaction)
+            return self._replay_after_race(received, transaction)
         if isinstance(outcome, Decision):
             denied = PolicyDeniedError(
                 "the exchange is denied by policy", reasons=list(outcome.reasons)
@@ -144,31 +209,38 @@ class Pipeline:
         if source is None:
             raise NotFoundError(f"no system {source_id!r}")
         inbound = Inbound(credential=None, headers=headers, body=body)
-        envelope, destination, payload = self._receive(inbound, source, Attempt())
+        message = self._receive(inbound, source, Attempt())
+        subjects = identify(message.payload.subjects(), self.pseudonymiser)
         with self.db.scratch() as tx:
-            decision, _ = self._decide(tx, envelope, source, destination, payload)
-        return decision
+            return self._decide(tx, message, source, subjects)
 
-    def _walk(self, tx: Transaction, inbound: Inbound, attempt: Attempt) -> Accepted | Decision:
-        source = self.directory.authenticate(inbound.credential)
-        attempt.source = source.id
-        if inbound.body is None:
-            raise PayloadTooLargeError("the message body is over the size limit")
-        bound = self._bound_key(tx, inbound, source.id, attempt)
+    def _walk(self, tx: Transaction, received: Received) -> Accepted | Decision:
+        attempt, source, message = received.attempt, received.source, received.message
+        if source is None or received.inbound.body is None:
+            assert received.error is not None
+            raise received.error
+        bound = self._bound_key(tx, received.inbound, source.id, attempt)
         if bound is not None:
             return bound
-        envelope, destination, payload = self._receive(inbound, source, attempt)
-        decision, subjects = self._decide(tx, envelope, source, destination, payload)
-        attempt.subjects = [s.primary for s in subjects]
+        if received.error is not None:
+            raise received.error
+        assert message is not None
+        decision = self._decide(tx, message, source, received.subjects)
+        attempt.subjects = [s.primary for s in received.subjects]
         attempt.policy_version = decision.policy_version
         attempt.policy_rule = decision.rule
         attempt.reasons = list(decision.reasons)
+        envelope, destination = message.envelope, message.destination
         if not decision.allowed:
             attempt.decision = DENIED
             self._record(tx, attempt, envelope)
             return decision
-        minimised = payload.minimised(decision.categories)
-        rendered = self.adapters.get(destination.adapter).render(envelope.message_type, minimised)
+        ahead = received.ahead
+        if ahead is not None and ahead.categories == decision.categories:
+            minimised, rendered = ahead.minimised, ahead.rendered
+        else:
+            minimised = message.payload.minimised(decision.categories)
+            rendered = self._render(message, minimised)
         attempt.decision = ALLOWED
         attempt.categories = sorted(minimised.categories())
         attempt.payload_digest = sha256_hex(rendered.body)
@@ -186,6 +258,28 @@ class Pipeline:
             },
         )
         return Accepted(exchange_id=attempt.id, categories=attempt.categories)
+
+    def _render_ahead(self, message: Message) -> Ahead | None:
+        """Minimise and render before the decision, outside the database's turn.
+
+        Why: the rule fitting the envelope already says which categories may go, and for
+        most exchanges the decision allows exactly those; then this is what is sent.
+        Nothing rendered here leaves unless the decision allows the same categories. When
+        it does not (denied, narrowed by consent) or rendering fails, `settle` minimises
+        and renders after the decision, so every exchange is answered as without this.
+        """
+        categories = self.policy.granted_by_rule(message.envelope)
+        if categories is None:
+            return None
+        try:
+            minimised = message.payload.minimised(categories)
+            return Ahead(categories, minimised, self._render(message, minimised))
+        except Exception:  # reported, if it still fails, by the render after the decision
+            return None
+
+    def _render(self, message: Message, payload: Payload) -> Rendered:
+        writer = self.adapters.get(message.destination.adapter)
+        return writer.render(message.envelope.message_type, payload)
 
     def _bound_key(
         self, tx: Transaction, inbound: Inbound, source: str, attempt: Attempt
@@ -207,9 +301,7 @@ class Pipeline:
             raise error
         return Accepted(exchange_id=original.id, categories=original.categories, replay=True)
 
-    def _receive(
-        self, inbound: Inbound, source: Entry, attempt: Attempt
-    ) -> tuple[Envelope, Entry, Payload]:
+    def _receive(self, inbound: Inbound, source: Entry, attempt: Attempt) -> Message:
         envelope = envelope_reader.from_headers(inbound.headers, source.id)
         attempt.destination = envelope.destination
         attempt.message_type = envelope.message_type
@@ -245,18 +337,13 @@ class Pipeline:
             for name in (source.adapter, destination.adapter)
         )
         assert inbound.body is not None
-        return envelope, destination, reader.parse(envelope.message_type, inbound.body)
+        return Message(envelope, destination, reader.parse(envelope.message_type, inbound.body))
 
     def _decide(
-        self,
-        tx: Transaction,
-        envelope: Envelope,
-        source: Entry,
-        destination: Entry,
-        payload: Payload,
-    ) -> tuple[Decision, list[Subject]]:
+        self, tx: Transaction, message: Message, source: Entry, subjects: list[Subject]
+    ) -> Decision:
+        envelope, destination, payload = message.envelope, message.destination, message.payload
         persons = payload.subjects()
-        subjects = identify(persons, self.pseudonymiser)
         recalled = recall(tx, subjects)
         risk = inherited_risk(persons, by_ref(subjects, recalled))
         remember(tx, subjects, risk, recalled)
@@ -279,7 +366,7 @@ class Pipeline:
             host_jurisdiction=self.host_jurisdiction,
             now=self.clock(),
         )
-        return self.policy.decide(request), subjects
+        return self.policy.decide(request)
 
     def _record(self, tx: Transaction, attempt: Attempt, envelope: Envelope) -> None:
         tx.execute(_RECORD, ExchangeRecord.values(attempt))
@@ -293,12 +380,10 @@ class Pipeline:
             },
         )
 
-    def _replay_after_race(
-        self, inbound: Inbound, attempt: Attempt, transaction: TransactionFactory
-    ) -> Accepted:
-        source = self.directory.authenticate(inbound.credential)
+    def _replay_after_race(self, received: Received, transaction: TransactionFactory) -> Accepted:
+        assert received.source is not None  # a race needs a key, bound only once authenticated
         with transaction() as tx:
-            bound = self._bound_key(tx, inbound, source.id, attempt)
+            bound = self._bound_key(tx, received.inbound, received.source.id, received.attempt)
         if bound is None:
             raise GatewayError("an idempotency race left no winner")
         return bound

@@ -24,7 +24,7 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         if relay:
             runtime.start_relay()
         yield
-        commits.close()
+        await commits.close()
         runtime.close()
 
     app = FastAPI(

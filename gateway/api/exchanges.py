@@ -56,10 +56,12 @@ async def submit(request: Request, rt: RuntimeDep) -> Any:
     )
     if rt.db.embedded:
         # Why not a worker thread: SQLite work is CPU-bound and takes turns anyway, so a
-        # thread only adds GIL hand-offs (measured: 580 against 760 exchanges/s). The
-        # answer waits for the commit this exchange shares with others (store/group.py).
+        # thread only adds GIL hand-offs (measured: 580 against 760 exchanges/s). Reading
+        # runs now; deciding and writing in the next batch, and the answer waits for the
+        # batch's commit (store/group.py).
+        received = rt.pipeline.receive(inbound)
         commits = request.app.state.commits
-        accepted = await commits.run(partial(rt.pipeline.submit, inbound))
+        accepted = await commits.run(partial(rt.pipeline.settle, received))
     else:
         threads = request.app.state.exchange_threads
         accepted = await to_thread.run_sync(rt.pipeline.submit, inbound, limiter=threads)

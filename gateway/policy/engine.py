@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from gateway.canonical import DataCategory, LegalBasis
+from gateway.canonical import DataCategory, Envelope, LegalBasis
 from gateway.policy.consent import check_consent, note_withdrawals
 from gateway.policy.model import Decision, PolicyRequest, RuleFired, categories_text
 from gateway.policy.origin import check_origin
@@ -30,6 +30,15 @@ class PolicyEngine:
         """Return the digest of the policy files in force."""
         return self.rules.version
 
+    def granted_by_rule(self, envelope: Envelope) -> frozenset[DataCategory] | None:
+        """Return what the rule fitting this envelope lets go, or None if no rule fits.
+
+        A first answer, from the envelope alone: the origin guard may still deny, and
+        consent may narrow the categories; `decide` gives the answer.
+        """
+        rule = self.rules.match(envelope).rule
+        return None if rule is None else _shareable(rule.categories)
+
     def decide(self, request: PolicyRequest) -> Decision:
         """Answer allow or deny, with reason codes, the categories allowed and the trace."""
         trace: list[RuleFired] = []
@@ -46,9 +55,8 @@ class PolicyEngine:
             return self._deny(match.reasons, trace, None)
         rule = match.rule
 
-        categories = rule.categories
-        if DataCategory.PROTECTION in categories:
-            categories -= {DataCategory.PROTECTION}
+        categories = _shareable(rule.categories)
+        if categories != rule.categories:
             detail = "the rule lists protection; it is dropped"
             trace.append(RuleFired("rules", PROTECTION_RULE, "info", detail))
 
@@ -97,6 +105,10 @@ class PolicyEngine:
             trace=tuple(trace),
             rule=rule,
         )
+
+
+def _shareable(categories: frozenset[DataCategory]) -> frozenset[DataCategory]:
+    return categories - {DataCategory.PROTECTION}
 
 
 def _sendable(allowed: frozenset[DataCategory], payload: frozenset[DataCategory]) -> bool:

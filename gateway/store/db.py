@@ -7,11 +7,14 @@ ORM sessions (`unit_of_work()`); the exchange path runs prepared statements (`tr
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -55,7 +58,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             # Why FULL: a commit is on disk before anything is acknowledged, so an accepted
             # exchange survives a power cut too (NORMAL may lose the last commits). The
-            # server shares that wait between the exchanges of a batch (group.py).
+            # exchange path's own connection waits for the disk apart (make_durable).
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
@@ -100,40 +103,74 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-class _Turn:
-    """SQLite's queue of writers in this process; a thread that already holds it is refused.
+class Turn:
+    """SQLite's queue of writers, across threads and processes; a holder asking again is refused.
 
+    Why a lock of our own: SQLite has one writer at a time, and a writer that waits in
+    SQLite's busy handler sleeps for milliseconds, so queueing on a lock is far cheaper than
+    contending for the file. Threads queue on a thread lock; processes (several serving
+    workers, a CLI beside a server) on an advisory lock on a file beside the database, which
+    the kernel hands over as soon as it is released, and releases if its holder dies.
     Why refuse: the lock is not re-entrant, so a second unit of work opened by the thread
     that holds it (an event loop with a group-commit batch open) would wait for ever.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_file: Path | None) -> None:
         self._lock = threading.Lock()
         self._holder: int | None = None
+        self._lock_file = lock_file
+        self._fd: int | None = None  # opened at first use, closed by close()
+
+    def acquire(self, blocking: bool = True, holder: int | None = None) -> bool:
+        """Take the turn for `holder` (default: this thread); without blocking, say if taken."""
+        holder = threading.get_ident() if holder is None else holder
+        if self._holder == holder:
+            raise RuntimeError("this thread already holds the database's turn")
+        if not self._lock.acquire(blocking):
+            return False
+        if self._lock_file is not None:
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._lock.release()
+                return False
+            except BaseException:
+                self._lock.release()
+                raise
+        self._holder = holder
+        return True
+
+    def release(self) -> None:
+        self._holder = None
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+    def close(self) -> None:
+        """Close the lock file once no thread holds the turn; the next turn opens it again."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> None:
-        if self._holder == threading.get_ident():
-            raise RuntimeError("this thread already holds the database's turn")
-        self._lock.acquire()
-        self._holder = threading.get_ident()
+        self.acquire()
 
     def __exit__(self, *_: object) -> None:
-        self._holder = None
-        self._lock.release()
+        self.release()
 
 
 class Database:
-    """An engine and its session factory.
-
-    On SQLite, units of work in one process take turns: SQLite has one writer at a time, and
-    a writer that waits in its busy handler sleeps for milliseconds, so queueing on a lock is
-    far cheaper than contending for the file. Other processes still wait in the busy handler.
-    """
+    """An engine and its session factory; on SQLite, units of work take turns (see Turn)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        self._turn: AbstractContextManager[Any] = _Turn() if self.embedded else nullcontext()
+        database_file = _database_file(engine) if self.embedded else None
+        self.turn = Turn(_beside(database_file, "-turn")) if self.embedded else None
+        self._log_file = _beside(database_file, "-wal")
         self._kept: Any | None = None  # SQLite: the exchange path's own connection
 
     @property
@@ -148,11 +185,11 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Open a session; commit if the block succeeds, roll back if it raises."""
-        with self._turn, self._sessions() as session, session.begin():
+        with self._taking_turn(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, turn_taken: bool = False, durable: bool = True) -> Iterator[Transaction]:
         """Open a driver transaction for the exchange path; commit on success, else roll back.
 
         Why not a session: an exchange writes rows it never reads back, and SQLAlchemy's
@@ -160,11 +197,38 @@ class Database:
         On SQLite it begins IMMEDIATE, taking the write lock first: an exchange reads, then
         writes what it read decides, so its reads must be in its transaction (the driver
         would begin only at the first write) and no other process may write in between.
+        `turn_taken` says the caller already holds the turn (and gives it back itself);
+        `durable=False` that the caller calls `make_durable()` before relying on the commit.
         """
-        with self._turn, self._exchange_connection() as connection:
+        with self._taking_turn(skip=turn_taken), self._exchange_connection() as connection:
             begin = "BEGIN IMMEDIATE" if self.embedded else None
             with prepared.transaction(connection, self.engine.dialect, begin=begin) as tx:
                 yield tx
+        if durable:
+            self.make_durable()
+
+    def make_durable(self) -> None:
+        """Put the exchange path's commits so far on disk (SQLite; a server's already are).
+
+        Why apart from the commit: the exchange connection commits with `synchronous=NORMAL`,
+        which writes its log but does not wait for the disk, and this waits for the disk
+        after the turn is given back, so the next writer need not wait for this one's disk.
+        Together they are as durable as `synchronous=FULL`: an fdatasync of the log file
+        puts every commit written to it on disk (its header SQLite syncs itself). Every other
+        connection still commits with FULL, so the relay's claim of a message puts the
+        exchange that queued it on disk before anything is sent.
+        """
+        log = self._log_file
+        if log is None:
+            return
+        try:
+            fd = os.open(log, os.O_RDONLY)
+        except FileNotFoundError:  # checkpointed into the database file, which is synced
+            return
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def scratch(self) -> Iterator[Transaction]:
@@ -189,12 +253,20 @@ class Database:
                 yield connection
             return
         if self._kept is None:
-            self._kept = self.engine.raw_connection()
+            kept = self.engine.raw_connection()
+            kept.detach()  # not the pool's any more: closed, not pooled, when released
+            cursor = kept.cursor()
+            cursor.execute("PRAGMA synchronous=NORMAL")  # made durable by make_durable()
+            cursor.close()
+            self._kept = kept
         try:
             yield self._kept
         except (DBAPIError, self.engine.dialect.loaded_dbapi.Error):
             self._release_kept()
             raise
+
+    def _taking_turn(self, skip: bool = False) -> AbstractContextManager[Any]:
+        return nullcontext() if self.turn is None or skip else self.turn
 
     @contextmanager
     def _pooled(self) -> Iterator[Any]:
@@ -227,6 +299,21 @@ class Database:
         event.listen(self._sessions, "after_commit", after_commit)
 
     def dispose(self) -> None:
-        with self._turn:
+        with self._taking_turn():
             self._release_kept()
         self.engine.dispose()
+        if self.turn is not None:
+            self.turn.close()
+
+
+def _database_file(engine: Engine) -> Path | None:
+    """Return a SQLite database's file (None for an in-memory one)."""
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def _beside(database_file: Path | None, suffix: str) -> Path | None:
+    """Return the file beside the database file whose name ends in `suffix`."""
+    return None if database_file is None else database_file.with_name(database_file.name + suffix)

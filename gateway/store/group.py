@@ -1,28 +1,35 @@
-"""Group commit: the exchanges an event loop takes in one turn share one commit.
+"""Group commit: the exchanges an event loop takes in one turn are written in one transaction.
 
-Why: a commit is durable only once the disk says so (SQLite runs `synchronous=FULL`), and
-that wait is as long as the rest of an exchange. Exchanges submitted in the same turn of the
-loop each run in a savepoint of one open transaction, which commits when the loop comes
-round again; each answer waits for that commit, so nothing is acknowledged before it is on
-disk, and one disk wait serves the whole batch (measured: 2.6 exchanges per commit with 8
-clients). An exchange that fails rolls back to its savepoint and leaves the others alone; a
-commit that fails fails every exchange of its batch, none of which was acknowledged.
+Why: a commit is durable only once the disk says so, and that wait is as long as the rest of
+an exchange. `run` queues an exchange's database work. A flush one loop turn later takes the
+database's turn, runs every queued work in a savepoint of one transaction, commits and gives
+the turn back; a thread then waits for the disk (`Database.make_durable`), and only then is
+each answered. So nothing is acknowledged before it is on disk, one disk wait serves a whole
+batch, and the next batch is written while the disk works.
 
-Only the event loop's thread uses a group. The batch holds the database's turn from its
-first exchange to its commit, so other threads wait for that commit, not for each exchange.
+The turn is held only while a batch writes: never while the loop reads, authenticates,
+parses and renders the next requests, nor while the disk works. When another process holds
+it, a thread waits for it and the loop goes on taking requests, which join the batch. So
+several serving processes share one SQLite file without queueing for their whole work.
+
+An exchange that fails rolls back to its savepoint and leaves the others alone; a batch whose
+transaction breaks (a savepoint or the commit fails) fails every exchange in it, none of
+which was acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 
-from gateway.store.db import Database
+from gateway.store.db import Database, Turn
 from gateway.store.prepared import Statement, Transaction, TransactionFactory
 
 T = TypeVar("T")
@@ -32,87 +39,168 @@ _ROLLBACK_TO = Statement(text("ROLLBACK TO SAVEPOINT exchange"))
 _RELEASE = Statement(text("RELEASE SAVEPOINT exchange"))
 
 
-@dataclass
-class _Batch:
-    resources: ExitStack  # the database's turn, its connection and the open transaction
-    tx: Transaction
-    committed: asyncio.Future[None]
+@dataclass(frozen=True)
+class _Queued:
+    work: Callable[[TransactionFactory], Any]
+    answer: asyncio.Future[Any]
+
+
+class _BrokenBatchError(Exception):
+    """The batch's transaction can no longer be used; every exchange in it fails."""
 
 
 class GroupCommit:
-    """Batch the transactions of one event loop's turn into one commit."""
+    """Batch the database work of one event loop's turn into one transaction and commit."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._batch: _Batch | None = None
+        self._queued: list[_Queued] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._syncing: set[asyncio.Task[None]] = set()
+        self._tx: Transaction | None = None
+        self._broken: BaseException | None = None
 
     async def run(self, work: Callable[[TransactionFactory], T]) -> T:
-        """Run `work` with this group's transactions; return once what it wrote is committed."""
-        try:
-            return work(self.transaction)
-        finally:
-            # Nothing else ran since `work` began, so the open batch is the one it wrote in.
-            if self._batch is not None:
-                # Shielded: a client that hangs up must not cancel the others' commit.
-                await asyncio.shield(self._batch.committed)
+        """Queue `work` for the next batch; return its result once the batch is committed."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[T] = loop.create_future()
+        # Why: a failed batch may have no waiter left (all hung up); asyncio would log that.
+        answer.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._queued.append(_Queued(work, answer))
+        if self._flushing is None:
+            self._flushing = loop.create_task(self._flush())
+        # Shielded: a client that hangs up must not cancel its batch.
+        return await asyncio.shield(answer)
+
+    async def close(self) -> None:
+        """Write, commit and answer whatever is queued (at shutdown, before the database closes)."""
+        if self._flushing is not None:
+            await self._flushing
+        await asyncio.gather(*self._syncing, return_exceptions=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """Run a block in a savepoint of the open batch, opening a batch if none is open."""
-        batch = self._batch or self._open()
-        batch.tx.execute(_SAVEPOINT, {})
+        """Run a block in a savepoint of the batch being written (for the queued work)."""
+        if self._tx is None:
+            raise RuntimeError("a group's transactions exist only while its batch is written")
+        tx = self._tx
+        self._savepoint(tx, _SAVEPOINT)
         try:
-            yield batch.tx
+            yield tx
         except BaseException:
-            self._undo(batch)
+            self._savepoint(tx, _ROLLBACK_TO)
+            self._savepoint(tx, _RELEASE)
             raise
-        try:
-            batch.tx.execute(_RELEASE, {})
-        except BaseException as exc:
-            self._end(batch, exc)
-            raise
+        self._savepoint(tx, _RELEASE)
 
-    def close(self) -> None:
-        """Commit an open batch now (at shutdown, before the database is closed)."""
-        if self._batch is not None:
-            self._commit(self._batch)
-
-    def _open(self) -> _Batch:
+    async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        resources = ExitStack()
-        tx = resources.enter_context(self._db.transaction())
-        batch = _Batch(resources, tx, loop.create_future())
-        # Why: a failed batch may have no waiter left (all hung up); asyncio would log that.
-        batch.committed.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._batch = batch
-        loop.call_soon(self._commit, batch)
-        return batch
-
-    def _undo(self, batch: _Batch) -> None:
-        """Roll back the failed block's savepoint; if even that fails, end the batch."""
         try:
-            batch.tx.execute(_ROLLBACK_TO, {})
-            batch.tx.execute(_RELEASE, {})
-        except BaseException as exc:
-            self._end(batch, exc)
-
-    def _commit(self, batch: _Batch) -> None:
-        if self._batch is not batch:  # already committed at close, or ended by a failure
-            return
-        self._batch = None
-        try:
-            batch.resources.close()  # commits, gives the connection back, ends the turn
-        except BaseException as exc:
-            batch.committed.set_exception(exc)
-        else:
-            batch.committed.set_result(None)
-
-    def _end(self, batch: _Batch, error: BaseException) -> None:
-        """Roll the whole batch back after its transaction broke; its exchanges all fail."""
-        if self._batch is batch:
-            self._batch = None
-        try:
-            batch.resources.__exit__(type(error), error, error.__traceback__)
+            while self._queued:
+                await asyncio.sleep(0)  # the rest of this loop turn's exchanges join the batch
+                await self._take_turn()
+                batch, self._queued = self._queued, []
+                try:
+                    outcomes = self._write(batch)
+                finally:
+                    if self._db.turn is not None:
+                        self._db.turn.release()
+                if outcomes is not None:
+                    # Answered once on disk; meanwhile the next batch may be written.
+                    syncing = loop.create_task(self._answer_when_durable(batch, outcomes))
+                    self._syncing.add(syncing)
+                    syncing.add_done_callback(self._syncing.discard)
+        except BaseException as exc:  # the turn could not be taken: fail what waits for it
+            batch, self._queued = self._queued, []
+            for queued in batch:
+                _fail(queued.answer, exc)
+            raise
         finally:
-            if not batch.committed.done():
-                batch.committed.set_exception(error)
+            self._flushing = None
+
+    async def _answer_when_durable(
+        self, batch: list[_Queued], outcomes: list[tuple[bool, Any]]
+    ) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._db.make_durable)
+        except BaseException as exc:
+            for queued in batch:
+                _fail(queued.answer, exc)
+            raise
+        for queued, (succeeded, value) in zip(batch, outcomes, strict=True):
+            if succeeded:
+                _answer(queued.answer, value)
+            else:
+                _fail(queued.answer, value)
+
+    async def _take_turn(self) -> None:
+        """Take the database's turn for the loop's thread, waiting for it off the loop."""
+        turn = self._db.turn
+        if turn is None:
+            return
+        loop_thread = threading.get_ident()
+        if turn.acquire(blocking=False, holder=loop_thread):
+            return
+        waiting = asyncio.get_running_loop().run_in_executor(
+            None, partial(turn.acquire, holder=loop_thread)
+        )
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:  # give the turn back once the thread has it
+            waiting.add_done_callback(partial(_give_back, turn))
+            raise
+
+    def _write(self, batch: list[_Queued]) -> list[tuple[bool, Any]] | None:
+        """Run each queued work in a savepoint of one transaction and commit.
+
+        Return each work's outcome (succeeded, result or error), or None when the batch
+        failed as a whole; every answer then carries the failure.
+        """
+        outcomes: list[tuple[bool, Any]] = []
+        self._broken = None
+        try:
+            with self._db.transaction(turn_taken=True, durable=False) as tx:
+                self._tx = tx
+                for queued in batch:
+                    try:
+                        outcomes.append((True, queued.work(self.transaction)))
+                    except Exception as exc:
+                        outcomes.append((False, exc))
+                    if self._broken is not None:
+                        raise _BrokenBatchError("the batch's transaction broke") from self._broken
+        except BaseException as exc:
+            failure = self._broken or exc
+            for queued in batch:
+                _fail(queued.answer, failure)
+            if not isinstance(exc, Exception):
+                raise
+            return None
+        finally:
+            self._tx = None
+        return outcomes
+
+    def _savepoint(self, tx: Transaction, statement: Statement) -> None:
+        try:
+            tx.execute(statement, {})
+        except BaseException as exc:
+            self._broken = exc
+            raise
+
+
+def _give_back(turn: Turn, taking: asyncio.Future[bool]) -> None:
+    if not taking.cancelled() and taking.exception() is None:
+        turn.release()
+
+
+def _answer(answer: asyncio.Future[Any], value: Any) -> None:
+    if not answer.done():
+        answer.set_result(value)
+
+
+def _fail(answer: asyncio.Future[Any], error: BaseException) -> None:
+    if answer.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        answer.cancel()
+    else:
+        answer.set_exception(error)

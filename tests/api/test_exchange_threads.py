@@ -13,7 +13,7 @@ import pytest
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment
 from gateway.demo.server import ServedGateway
-from gateway.pipeline import Accepted, Inbound
+from gateway.pipeline import Accepted, Received
 from gateway.store.prepared import TransactionFactory
 
 THREADS = 2
@@ -26,21 +26,23 @@ def settings(settings: Settings) -> Settings:
 
 
 class Overlap:
-    """Wraps the real pipeline's submit and counts how many calls run at once."""
+    """Wraps the real pipeline's settle (its database part) and counts how many run at once."""
 
     def __init__(self, served: ServedGateway) -> None:
-        self._submit = served.runtime.pipeline.submit
+        self._settle = served.runtime.pipeline.settle
         self._lock = threading.Lock()
         self.running = self.most = 0
-        served.runtime.pipeline.submit = self  # type: ignore[method-assign]
+        served.runtime.pipeline.settle = self  # type: ignore[method-assign]
 
-    def __call__(self, inbound: Inbound, transaction: TransactionFactory | None = None) -> Accepted:
+    def __call__(
+        self, received: Received, transaction: TransactionFactory | None = None
+    ) -> Accepted:
         with self._lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
             time.sleep(0.05)  # long enough for every client's request to be waiting
-            return self._submit(inbound, transaction)
+            return self._settle(received, transaction)
         finally:
             with self._lock:
                 self.running -= 1

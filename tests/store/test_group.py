@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -140,22 +141,24 @@ def test_a_client_that_hangs_up_does_not_cancel_the_batch(db: Database) -> None:
     async def main() -> str:
         hanging_up = asyncio.ensure_future(group.run(writing(gone)))
         waiting = asyncio.ensure_future(group.run(writing(staying)))
-        await asyncio.sleep(0)  # both have written; the commit is due next turn
+        await asyncio.sleep(0)  # both are queued; the batch is written next turn
         hanging_up.cancel()
         return await waiting
 
     assert run(main) == staying.id
-    assert stored(db) == {gone.id, staying.id}  # written before it hung up, so kept
+    assert stored(db) == {gone.id, staying.id}  # accepted before it hung up, so kept
 
 
-def test_close_commits_an_open_batch(db: Database) -> None:
+def test_close_commits_what_is_queued(db: Database) -> None:
     group = GroupCommit(db)
     attempt = Attempt()
 
     async def main() -> None:
-        writing(attempt)(group.transaction)  # written; its commit is due next turn
-        group.close()
+        queued = asyncio.ensure_future(group.run(writing(attempt)))
+        await asyncio.sleep(0)  # queued; its batch is due next turn
+        await group.close()
         assert stored(db) == {attempt.id}
+        assert await queued == attempt.id  # answered, not dropped
 
     run(main)
 
@@ -168,11 +171,13 @@ def test_on_sqlite_a_unit_of_work_on_the_loop_during_a_batch_is_refused_not_dead
     migrate(database.engine)
     group = GroupCommit(database)
 
+    def opens_a_unit_of_work(transaction: TransactionFactory) -> None:
+        with transaction(), database.unit_of_work():
+            pass
+
     async def main() -> None:
-        with group.transaction():
-            with pytest.raises(RuntimeError, match="already holds"), database.unit_of_work():
-                pass
-        group.close()
+        with pytest.raises(RuntimeError, match="already holds"):
+            await group.run(opens_a_unit_of_work)
 
     try:
         run(main)
@@ -189,3 +194,44 @@ def test_sqlite_commits_are_durable_on_disk(tmp_path: Path) -> None:
             assert connection.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
     finally:
         database.dispose()
+
+
+def waiting_for_the_disk(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Make the disk slow; note what was committed, and whether the turn was free, meanwhile."""
+    seen: list[tuple[Any, ...]] = []
+    real = db.make_durable
+
+    def slow_disk() -> None:
+        time.sleep(0.1)
+        free = db.turn is None or db.turn.acquire(blocking=False)
+        if db.turn is not None and free:
+            db.turn.release()
+        real()
+        seen.append((stored(db), free))
+
+    monkeypatch.setattr(db, "make_durable", slow_disk)
+    return seen
+
+
+def test_an_answer_waits_for_the_disk_and_the_turn_does_not(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = GroupCommit(db)
+    attempt = Attempt()
+    seen = waiting_for_the_disk(db, monkeypatch)
+
+    async def main() -> tuple[str, list[tuple[Any, ...]]]:
+        answer = await group.run(writing(attempt))
+        return answer, list(seen)
+
+    # Answered after the disk wait, which came after the commit, with the turn given back.
+    assert run(main) == (attempt.id, [({attempt.id}, True)])
+
+
+def test_an_exchange_transaction_returns_once_on_disk(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = waiting_for_the_disk(db, monkeypatch)
+    attempt = Attempt()
+    writing(attempt)(db.transaction)
+    assert seen == [({attempt.id}, True)]
