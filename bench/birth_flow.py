@@ -1,12 +1,12 @@
 """Exchanges per second for the birth flow through the HTTP API, next to a bare FastAPI endpoint.
 
-Both servers run the same way (uvicorn, one process, loopback) in the same run, driven by the
-same client: the ratio is what the gateway's work costs (parse, origin guard, Casbin, consent,
-minimise, render and validate the FHIR bundle, durable record and outbox row in one
-transaction). The relay is off, so delivery is not measured here.
+Both servers run the same way (uvicorn, the same number of worker processes, loopback) in the
+same run, driven by the same client: the ratio is what the gateway's work costs (parse, origin
+guard, Casbin, consent, minimise, render and validate the FHIR bundle, durable record and
+outbox row in one transaction). The relay is off, so delivery is not measured here.
 
 Usage: python -m bench.birth_flow [--requests N] [--concurrency C] [--rounds R]
-                                  [--database-url URL]
+                                  [--workers W] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -51,9 +51,17 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system) a process has used so far (Linux /proc)."""
+    """Return the CPU time (user + system) a process and its children use now (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ class Round:
     rate: float
     latencies: list[float]
     failures: int
-    server_cpu_ms: float  # the server process's CPU time per request
+    server_cpu_ms: float  # the server's CPU time per request, all its processes
 
 
 def drive(
@@ -113,6 +121,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="per server; default: cores"
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args()
     body = birth_notification()
@@ -128,9 +139,12 @@ def main() -> None:
                 str(bare_port),
                 "--log-level",
                 "warning",
+                "--workers",
+                str(args.workers),
             ]
         )
         command = [sys.executable, "-m", "bench.serve_gateway", tmp, str(gateway_port)]
+        command.append(str(args.workers))
         gateway = subprocess.Popen(command + ([args.database_url] if args.database_url else []))
         try:
             wait_until_up(f"http://127.0.0.1:{bare_port}/docs", bare)
@@ -159,7 +173,10 @@ def main() -> None:
             run(bare_side, 100)  # warm-up
             run(gateway_side, 100)
             database = args.database_url or "SQLite (embedded default)"
-            print(f"birth flow, {args.requests} requests, {args.concurrency} clients, {database}")
+            print(
+                f"birth flow, {args.requests} requests, {args.concurrency} clients, "
+                f"{args.workers} worker processes per server, {database}"
+            )
             ratios, cost_ratios = [], []
             for round_ in range(1, args.rounds + 1):
                 # Alternated, so that a slower spell of the machine falls on both alike.

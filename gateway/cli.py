@@ -61,11 +61,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Register demo systems and start stand-ins.")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, envvar="GATEWAY_WORKERS", help="Serving processes (one per core).")
+    ] = 1,
 ) -> None:
     """Run the gateway (HTTP API, OpenAPI at /docs, in-process outbox relay)."""
-    import uvicorn
-
-    from gateway.api.app import create_app
+    from gateway.api.app import serve as serve_http
     from gateway.runtime import Runtime
 
     settings = Settings()
@@ -78,7 +79,7 @@ def serve(
 
         env = DemoEnvironment.start(runtime, f"http://{host}:{port}", DEMO_PORTS)
         typer.echo(env.describe())
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    serve_http(runtime, host, port, workers)
 
 
 @app.command()

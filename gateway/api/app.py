@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvicorn
 from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from gateway.api import consents, errors, exchanges, health, systems
+from gateway.config import Settings
 from gateway.runtime import Runtime
 from gateway.store.group import GroupCommit
 
@@ -40,3 +42,33 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     for module in (exchanges, systems, consents, health):
         app.include_router(module.router)
     return app
+
+
+def from_environment() -> FastAPI:
+    """Build the app from the GATEWAY_* settings: what each serving worker process runs."""
+    return create_app(Runtime.build(Settings()))
+
+
+def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
+    """Serve the HTTP API: from this process, or from `workers` processes on one socket.
+
+    Why several: one Python process uses one core, and the gateway's work is CPU work. On
+    SQLite the workers take turns only to write a batch (see store/group.py); the outbox
+    relay in each claims messages with leases, so none is sent twice at once. Each worker
+    builds its own runtime from the GATEWAY_* variables, after this process has migrated
+    the database and made the keys (`runtime`); so the settings must be those variables.
+    """
+    if workers == 1:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        return
+    if runtime.settings != Settings():
+        raise ValueError("worker processes read their settings from GATEWAY_* variables only")
+    runtime.close()
+    uvicorn.run(
+        f"{__name__}:{from_environment.__name__}",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )

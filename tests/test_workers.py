@@ -1,0 +1,128 @@
+"""`gateway serve --workers 2`: two processes, one database and one outbox; every exchange is
+recorded once and delivered once, though both workers' relays drain the same outbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from gateway.api.app import serve
+from gateway.config import Settings
+from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, DemoEnvironment, wait_for
+from gateway.runtime import Runtime
+from gateway.store.models import DeliveryAttempt, ExchangeRecord
+
+WORKERS, CLIENTS, BIRTHS_EACH = 2, 8, 4
+BIRTHS = CLIENTS * BIRTHS_EACH
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def as_variables(settings: Settings) -> dict[str, str]:
+    """The settings as the GATEWAY_* variables worker processes read them from."""
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if value is not None:
+            variables[f"GATEWAY_{name.upper()}"] = str(value)
+    return variables
+
+
+def worker_processes(pid: int) -> list[int]:
+    """Return the server's worker processes (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return [c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+@pytest.fixture
+def served_by_workers(settings: Settings) -> Iterator[tuple[DemoEnvironment, int]]:
+    """The demo systems registered by this process; the gateway served by `WORKERS` others."""
+    port = free_port()
+    runtime = Runtime.build(settings)
+    env = DemoEnvironment.start(runtime, f"http://127.0.0.1:{port}")
+    runtime.close()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gateway")), "serve", "--port", str(port)],
+        env={**as_variables(settings), "GATEWAY_WORKERS": str(WORKERS)},
+    )
+    try:
+        assert wait_for(lambda: _up(env.gateway_url), seconds=60), "the gateway did not start"
+        yield env, server.pid
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) is not None
+        env.stop()
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_two_workers_record_and_deliver_every_exchange_once(
+    served_by_workers: tuple[DemoEnvironment, int], settings: Settings
+) -> None:
+    env, server = served_by_workers
+    assert len(worker_processes(server)) == WORKERS
+
+    def births(_: int) -> list[int]:
+        return [env.submit_birth(CIVIL_REGISTRY).status_code for _ in range(BIRTHS_EACH)]
+
+    with ThreadPoolExecutor(CLIENTS) as clients:
+        answers = [status for batch in clients.map(births, range(CLIENTS)) for status in batch]
+    assert answers == [202] * BIRTHS
+
+    registry, registration = env.standins[CIVIL_REGISTRY], env.standins[REGISTRATION]
+    # Each birth comes back as a registration number: a second exchange, delivered too.
+    assert wait_for(lambda: len(registration.received) == BIRTHS, seconds=60)
+    for standin in (registry, registration):
+        keys = [r.headers["Idempotency-Key"] for r in standin.received]
+        assert len(keys) == len(set(keys)) == BIRTHS  # each exchange delivered once
+    assert env.callback_errors == []
+    assert [c.status_code for c in env.confirmations] == [202] * BIRTHS
+
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            decisions = connection.execute(
+                select(ExchangeRecord.decision, func.count()).group_by(ExchangeRecord.decision)
+            ).all()
+            attempts = connection.scalar(select(func.count()).select_from(DeliveryAttempt))
+    finally:
+        engine.dispose()
+    assert decisions == [("allowed", 2 * BIRTHS)]
+    assert attempts == 2 * BIRTHS
+
+
+def test_workers_refuse_settings_that_are_not_the_variables_they_read(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers build their runtime from GATEWAY_* variables; other settings would diverge."""
+    for name, value in as_variables(settings).items():
+        if name.startswith("GATEWAY_"):
+            monkeypatch.setenv(name, value)
+    runtime = Runtime.build(settings.model_copy(update={"max_body_bytes": 1000}))
+    try:
+        with pytest.raises(ValueError, match="GATEWAY_"):
+            serve(runtime, "127.0.0.1", free_port(), workers=2)
+    finally:
+        runtime.close()
