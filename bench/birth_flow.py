@@ -1,9 +1,10 @@
 """Exchanges per second for the birth flow through the HTTP API, next to a bare FastAPI endpoint.
 
-Both servers run the same way (uvicorn, the same number of worker processes, loopback) in the
-same run, driven by the same client: the ratio is what the gateway's work costs (parse, origin
-guard, Casbin, consent, minimise, render and validate the FHIR bundle, durable record and
-outbox row in one transaction). The relay is off, so delivery is not measured here.
+Both servers run the same way (uvicorn, the same number of worker processes: one unless
+--workers says more, loopback) in the same run, driven by the same client: the ratio is what
+the gateway's work costs (parse, origin guard, Casbin, consent, minimise, render and validate
+the FHIR bundle, durable record and outbox row in one transaction). The relay is off, so
+delivery is not measured here.
 
 Usage: python -m bench.birth_flow [--requests N] [--concurrency C] [--rounds R]
                                   [--workers W] [--database-url URL]
@@ -121,9 +122,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="per server; default: cores"
-    )
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per server")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args()
     body = birth_notification()
