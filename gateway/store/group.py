@@ -61,7 +61,7 @@ class GroupCommit:
         self._broken: BaseException | None = None
 
     async def run(self, work: Callable[[TransactionFactory], T]) -> T:
-        """Queue `work` for the next batch; return its result once the batch is committed."""
+        """Queue `work` for the next batch; return its result once the batch is on disk."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[T] = loop.create_future()
         # Why: a failed batch may have no waiter left (all hung up); asyncio would log that.
@@ -114,7 +114,8 @@ class GroupCommit:
             batch, self._queued = self._queued, []
             for queued in batch:
                 _fail(queued.answer, exc)
-            raise
+            if not isinstance(exc, Exception):
+                raise
         finally:
             self._flushing = None
 
@@ -123,10 +124,12 @@ class GroupCommit:
     ) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._db.make_durable)
-        except BaseException as exc:
+        except BaseException as exc:  # committed, but not known to be on disk: not accepted
             for queued in batch:
                 _fail(queued.answer, exc)
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            return
         for queued, (succeeded, value) in zip(batch, outcomes, strict=True):
             if succeeded:
                 _answer(queued.answer, value)

@@ -235,3 +235,16 @@ def test_an_exchange_transaction_returns_once_on_disk(
     attempt = Attempt()
     writing(attempt)(db.transaction)
     assert seen == [({attempt.id}, True)]
+
+
+def test_a_batch_whose_disk_wait_fails_is_not_acknowledged(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = GroupCommit(db)
+
+    def failing_disk() -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(db, "make_durable", failing_disk)
+    with pytest.raises(OSError, match="Input/output"):
+        run(lambda: group.run(writing(Attempt())))
