@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Iterator
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from gateway.audit.record import Attempt
-from gateway.store.db import Database, Turn, migrate
+from gateway.store.db import Database, Turn
 from gateway.store.group import GroupCommit
 from gateway.store.models import ExchangeRecord, table_of
 from gateway.store.prepared import Statement, TransactionFactory
@@ -35,16 +34,9 @@ def hold_the_turn(url: str, held: Event, release: Event, die: bool) -> None:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
+def database_url(tmp_path: Path) -> str:
+    """SQLite in every pass: a database server has no turn."""
     return f"sqlite:///{tmp_path / 'turns.db'}"
-
-
-@pytest.fixture
-def database(url: str) -> Iterator[Database]:
-    db = Database.connect(url)
-    migrate(db.engine)
-    yield db
-    db.dispose()
 
 
 class Holder:
@@ -72,29 +64,31 @@ def turn_of(database: Database) -> Turn:
 
 
 def test_a_turn_another_process_holds_is_not_taken_until_it_is_given_back(
-    url: str, database: Database
+    database_url: str, db: Database
 ) -> None:
-    holder = Holder(url)
+    holder = Holder(database_url)
     try:
-        assert not turn_of(database).acquire(blocking=False)
+        assert not turn_of(db).acquire(blocking=False)
         holder.release()
-        assert turn_of(database).acquire()  # waits, then takes it
-        turn_of(database).release()
+        assert turn_of(db).acquire()  # waits, then takes it
+        turn_of(db).release()
     finally:
         holder.join()
 
 
-def test_a_process_that_dies_holding_the_turn_leaves_it_free(url: str, database: Database) -> None:
-    holder = Holder(url, die=True)
+def test_a_process_that_dies_holding_the_turn_leaves_it_free(
+    database_url: str, db: Database
+) -> None:
+    holder = Holder(database_url, die=True)
     holder.join()
-    assert turn_of(database).acquire(blocking=False)
-    turn_of(database).release()
+    assert turn_of(db).acquire(blocking=False)
+    turn_of(db).release()
 
 
 def test_a_batch_waits_for_another_process_without_stopping_the_loop(
-    url: str, database: Database
+    database_url: str, db: Database
 ) -> None:
-    group = GroupCommit(database)
+    group = GroupCommit(db)
     attempt = Attempt()
 
     def work(transaction: TransactionFactory) -> str:
@@ -102,7 +96,7 @@ def test_a_batch_waits_for_another_process_without_stopping_the_loop(
             tx.execute(RECORD, ExchangeRecord.values(attempt))
         return attempt.id
 
-    holder = Holder(url)
+    holder = Holder(database_url)
 
     async def main() -> tuple[int, str]:
         submitted = asyncio.ensure_future(group.run(work))
@@ -118,5 +112,5 @@ def test_a_batch_waits_for_another_process_without_stopping_the_loop(
         assert asyncio.run(main()) == (20, attempt.id)
     finally:
         holder.join()
-    with database.engine.connect() as connection:
+    with db.engine.connect() as connection:
         assert list(connection.scalars(select(ExchangeRecord.id))) == [attempt.id]
