@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -82,11 +82,12 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Message:
-    """A parsed submission: its envelope, the system it is for, and what it says."""
+    """A parsed submission: its envelope, the system it is for, what it says, about whom."""
 
     envelope: Envelope
     destination: Entry
     payload: Payload
+    subjects: list[Subject]  # the payload's persons, pseudonymised
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,6 @@ class Received:
     attempt: Attempt
     source: Entry | None = None
     message: Message | None = None
-    subjects: list[Subject] = field(default_factory=list)
     ahead: Ahead | None = None
     error: GatewayError | None = None
 
@@ -162,7 +162,6 @@ class Pipeline:
             if inbound.body is None:
                 raise PayloadTooLargeError("the message body is over the size limit")
             received.message = self._receive(inbound, received.source, attempt)
-            received.subjects = identify(received.message.payload.subjects(), self.pseudonymiser)
         except GatewayError as error:
             received.error = error
             return received
@@ -210,9 +209,8 @@ class Pipeline:
             raise NotFoundError(f"no system {source_id!r}")
         inbound = Inbound(credential=None, headers=headers, body=body)
         message = self._receive(inbound, source, Attempt())
-        subjects = identify(message.payload.subjects(), self.pseudonymiser)
         with self.db.scratch() as tx:
-            return self._decide(tx, message, source, subjects)
+            return self._decide(tx, message, source)
 
     def _walk(self, tx: Transaction, received: Received) -> Accepted | Decision:
         attempt, source, message = received.attempt, received.source, received.message
@@ -225,8 +223,8 @@ class Pipeline:
         if received.error is not None:
             raise received.error
         assert message is not None
-        decision = self._decide(tx, message, source, received.subjects)
-        attempt.subjects = [s.primary for s in received.subjects]
+        decision = self._decide(tx, message, source)
+        attempt.subjects = [s.primary for s in message.subjects]
         attempt.policy_version = decision.policy_version
         attempt.policy_rule = decision.rule
         attempt.reasons = list(decision.reasons)
@@ -337,12 +335,14 @@ class Pipeline:
             for name in (source.adapter, destination.adapter)
         )
         assert inbound.body is not None
-        return Message(envelope, destination, reader.parse(envelope.message_type, inbound.body))
+        payload = reader.parse(envelope.message_type, inbound.body)
+        return Message(
+            envelope, destination, payload, identify(payload.subjects(), self.pseudonymiser)
+        )
 
-    def _decide(
-        self, tx: Transaction, message: Message, source: Entry, subjects: list[Subject]
-    ) -> Decision:
+    def _decide(self, tx: Transaction, message: Message, source: Entry) -> Decision:
         envelope, destination, payload = message.envelope, message.destination, message.payload
+        subjects = message.subjects
         persons = payload.subjects()
         recalled = recall(tx, subjects)
         risk = inherited_risk(persons, by_ref(subjects, recalled))

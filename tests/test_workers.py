@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from bench.birth_flow import children, free_port
 from gateway.api.app import serve
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, DemoEnvironment, wait_for
@@ -25,12 +25,6 @@ from gateway.store.models import DeliveryAttempt, ExchangeRecord
 
 WORKERS, CLIENTS, BIRTHS_EACH = 2, 8, 4
 BIRTHS = CLIENTS * BIRTHS_EACH
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def as_variables(settings: Settings) -> dict[str, str]:
@@ -45,9 +39,7 @@ def as_variables(settings: Settings) -> dict[str, str]:
 
 def worker_processes(pid: int) -> list[int]:
     """Return the server's worker processes (not multiprocessing's resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
+    found = children(pid)
     return [c for c in found if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
