@@ -3,6 +3,7 @@ recorded once and delivered once, though both workers' relays drain the same out
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from bench.birth_flow import children, free_port
-from gateway.api.app import serve
+from gateway.api.app import from_environment, serve
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, DemoEnvironment, wait_for
 from gateway.runtime import Runtime
@@ -113,16 +114,34 @@ def test_two_workers_record_and_deliver_every_exchange_once(
     assert decisions == [("allowed", 2 * BIRTHS)]
 
 
-def test_workers_refuse_settings_that_are_not_the_variables_they_read(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Workers build their runtime from GATEWAY_* variables; other settings would diverge."""
+@pytest.fixture
+def variables_set(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Set the GATEWAY_* variables to `settings`, as a worker process reads them."""
     for name, value in as_variables(settings).items():
         if name.startswith("GATEWAY_"):
             monkeypatch.setenv(name, value)
-    runtime = Runtime.build(settings.model_copy(update={"max_body_bytes": 1000}))
+    return settings
+
+
+def test_workers_refuse_settings_that_are_not_the_variables_they_read(
+    variables_set: Settings,
+) -> None:
+    """Workers build their runtime from GATEWAY_* variables; other settings would diverge."""
+    runtime = Runtime.build(variables_set.model_copy(update={"max_body_bytes": 1000}))
     try:
         with pytest.raises(ValueError, match="GATEWAY_"):
             serve(runtime, "127.0.0.1", free_port(), workers=2)
     finally:
         runtime.close()
+
+
+@pytest.mark.usefixtures("variables_set")
+def test_a_worker_keeps_what_start_up_built_out_of_garbage_collection() -> None:
+    """Full collections walk only what came after start-up (they paused the loop ~90 ms)."""
+    gc.unfreeze()
+    app = from_environment()
+    try:
+        assert gc.get_freeze_count() > 10_000  # the schemas, code lists and validators
+    finally:
+        gc.unfreeze()
+        app.state.runtime.close()

