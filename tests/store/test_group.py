@@ -1,4 +1,4 @@
-"""Group commit: exchanges of one loop turn share a commit, and none is answered before it."""
+"""Group commit: exchanges taken in together share a commit, and none is answered before it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from gateway.audit.record import Attempt
+from gateway.store import group as group_commit
 from gateway.store.db import Database, migrate
 from gateway.store.group import GroupCommit
 from gateway.store.models import ExchangeRecord, table_of
@@ -132,6 +133,63 @@ def test_a_failed_commit_fails_every_exchange_of_its_batch_and_keeps_none(db: Da
     after = Attempt()
     assert run(lambda: group.run(writing(after))) == after.id  # the next batch works
     assert stored(db) == {after.id}
+
+
+def test_exchanges_joining_on_following_turns_share_one_batch(db: Database) -> None:
+    """A request takes a few loop turns to be queued; the batch waits while they keep coming."""
+    group = GroupCommit(db)
+    attempts = [Attempt() for _ in range(4)]
+    seen_by_others: list[set[str]] = []
+
+    async def main() -> list[str]:
+        queued = []
+        for attempt in attempts:  # one joins on each loop turn
+            work = writing(attempt, lambda: seen_by_others.append(stored(db)))
+            queued.append(asyncio.ensure_future(group.run(work)))
+            await asyncio.sleep(0)
+        return list(await asyncio.gather(*queued))
+
+    assert run(main) == [a.id for a in attempts]
+    assert seen_by_others == [set()] * 4  # none was committed before the last was written
+
+
+def test_a_batch_holds_at_most_max_batch_exchanges(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "MAX_BATCH", 2)
+    group = GroupCommit(db)
+    attempts = [Attempt() for _ in range(5)]
+    seen_by_others: list[set[str]] = []
+
+    async def main() -> list[str]:
+        works = [writing(a, lambda: seen_by_others.append(stored(db))) for a in attempts]
+        return list(await asyncio.gather(*(group.run(work) for work in works)))
+
+    assert run(main) == [a.id for a in attempts]
+    first, second = {a.id for a in attempts[:2]}, {a.id for a in attempts[:4]}
+    assert seen_by_others == [set(), set(), first, first, second]
+
+
+def test_a_steady_stream_of_arrivals_does_not_hold_back_the_first(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(group_commit, "MAX_BATCH", 1_000_000)  # only the time limit is left
+    monkeypatch.setattr(group_commit, "MAX_GATHER_SECONDS", 0.01)
+    group = GroupCommit(db)
+
+    async def main() -> bool:
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(group.run(writing(Attempt())))
+        arriving = []
+        stop = loop.time() + 0.5
+        while loop.time() < stop and not first.done():  # one more joins on every turn
+            arriving.append(asyncio.ensure_future(group.run(writing(Attempt()))))
+            await asyncio.sleep(0)
+        answered_meanwhile = first.done()
+        await asyncio.gather(first, *arriving)
+        return answered_meanwhile
+
+    assert run(main)
 
 
 def test_a_client_that_hangs_up_does_not_cancel_the_batch(db: Database) -> None:
