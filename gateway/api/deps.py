@@ -14,10 +14,14 @@ from gateway.errors import ForbiddenError
 from gateway.runtime import Runtime
 
 
-async def runtime(request: Request) -> Runtime:  # async: FastAPI runs a sync one in a thread
+def runtime_of(request: Request) -> Runtime:
     rt = request.app.state.runtime
     assert isinstance(rt, Runtime)
     return rt
+
+
+async def runtime(request: Request) -> Runtime:  # async: FastAPI runs a sync one in a thread
+    return runtime_of(request)
 
 
 def bearer(request: Request) -> str | None:
