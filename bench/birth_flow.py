@@ -1,10 +1,11 @@
 """Exchanges per second for the birth flow through the HTTP API, next to a bare FastAPI endpoint.
 
-Both servers run the same way (uvicorn, the same number of worker processes: one unless
---workers says more, loopback) in the same run, driven by the same client: the ratio is what
-the gateway's work costs (parse, origin guard, Casbin, consent, minimise, render and validate
-the FHIR bundle, durable record and outbox row in one transaction). The relay is off, so
-delivery is not measured here.
+Both servers run the same way in the same run (uvicorn, loopback, and the same number of
+worker processes: one per core, as a Python server is deployed on a machine with several,
+unless --workers says otherwise), driven by the same client. The ratio is what the gateway's
+work costs (parse, origin guard, Casbin, consent, minimise, render and validate the FHIR
+bundle, durable record and outbox row in one transaction). The relay is off, so delivery is
+not measured here.
 
 Usage: python -m bench.birth_flow [--requests N] [--concurrency C] [--rounds R]
                                   [--workers W] [--database-url URL]
@@ -36,6 +37,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on (not the host's count, in a container)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -122,7 +128,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes per server")
+    parser.add_argument(
+        "--workers", type=int, default=usable_cores(), help="processes per server (cores)"
+    )
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args()
     body = birth_notification()

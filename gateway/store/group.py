@@ -1,10 +1,10 @@
 """Group commit: the exchanges an event loop takes in together are written in one transaction.
 
 Why: a commit is durable only once the disk says so, and that wait is as long as the rest of
-an exchange; and most of a commit's cost is the same for one exchange as for ten. `run` queues an
-exchange's database work. A flush lets the loop run until a turn passes with no exchange
-joining (see `_gather`), then takes the database's turn, runs every queued work in a
-savepoint of one transaction, commits and gives the turn back; a thread then waits for the
+an exchange; and most of a commit's cost is the same for one exchange as for ten. `run`
+queues an exchange's database work. A flush lets the loop run until a turn passes with no
+exchange joining (see `_gather`), then takes the database's turn, runs every queued work in
+a savepoint of one transaction, commits and gives the turn back; a thread then waits for the
 disk (`Database.make_durable`), and only then is each answered. So nothing is acknowledged
 before it is on disk, one commit and one disk wait serve a whole batch, and the next batch is
 written while the disk works.
