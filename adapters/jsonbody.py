@@ -122,6 +122,8 @@ def load_object(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         problem = Problem("/", f"body is not valid UTF-8 (byte {exc.start})")
         raise ParseError("message is not UTF-8 JSON", [problem]) from exc
+    if text.startswith("\ufeff"):  # invisible: the JSON error would point at nothing
+        raise ParseError("message is not JSON", [Problem("/", "body has two byte-order marks")])
     try:
         doc = _DECODER.decode(text)
     except RecursionError as exc:

@@ -36,6 +36,14 @@ def test_a_lone_surrogate_is_refused_where_it_is(body: bytes, where: str) -> Non
     assert _refused(body) == Problem(where, "string holds a lone surrogate")
 
 
+def test_a_second_byte_order_mark_is_named_not_left_invisible() -> None:
+    bom = "\ufeff".encode()
+    assert load_object(bom + b'{"a": 1}') == {"a": 1}  # one is allowed
+    with pytest.raises(ParseError, match="message is not JSON") as caught:
+        load_object(bom + bom + b'{"a": 1}')
+    assert caught.value.problems == [Problem("/", "body has two byte-order marks")]
+
+
 def test_a_key_with_a_lone_surrogate_is_refused_without_echoing_it() -> None:
     assert _refused(rb'{"people": [{"\ud800": 1}]}') == Problem(
         "/people/0", "a key holds a lone surrogate"
