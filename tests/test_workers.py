@@ -136,8 +136,11 @@ def test_workers_refuse_settings_that_are_not_the_variables_they_read(
 
 
 @pytest.mark.usefixtures("variables_set")
-def test_a_worker_keeps_what_start_up_built_out_of_garbage_collection() -> None:
-    """Full collections walk only what came after start-up (they paused the loop ~90 ms)."""
+def test_a_serving_process_keeps_what_start_up_built_out_of_garbage_collection() -> None:
+    """Full collections walk only what came after start-up (they paused the loop ~90 ms).
+
+    `from_environment` is what a worker runs; one process serves `serving_app` itself.
+    """
     gc.unfreeze()
     app = from_environment()
     try:

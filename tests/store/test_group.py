@@ -166,8 +166,8 @@ def test_a_batch_holds_at_most_max_batch_exchanges(
         return list(await asyncio.gather(*(group.run(work) for work in works)))
 
     assert run(main) == [a.id for a in attempts]
-    first, second = {a.id for a in attempts[:2]}, {a.id for a in attempts[:4]}
-    assert seen_by_others == [set(), set(), first, first, second]
+    one_batch, two_batches = {a.id for a in attempts[:2]}, {a.id for a in attempts[:4]}
+    assert seen_by_others == [set(), set(), one_batch, one_batch, two_batches]
 
 
 def test_a_steady_stream_of_arrivals_does_not_hold_back_the_first(
