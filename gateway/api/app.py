@@ -55,7 +55,7 @@ def serving_app(runtime: Runtime) -> FastAPI:
 
     Frozen: kept out of garbage collection. Those objects (schemas, code lists, validators)
     live as long as the process, yet every full collection walked them all; under load that
-    paused the event loop about 90 ms each time (measured), and cost about 70 us per
+    paused the event loop about 90 ms each time (measured), and cost about 65 us per
     exchange. Frozen, a full collection walks only what came after. Not in `create_app`:
     a process that builds many apps (the tests) would keep their cyclic garbage for ever.
     """
