@@ -151,8 +151,8 @@ def main() -> None:
             ]
         )
         command = [sys.executable, "-m", "bench.serve_gateway", tmp, str(gateway_port)]
-        command.append(str(args.workers))
-        gateway = subprocess.Popen(command + ([args.database_url] if args.database_url else []))
+        command += [str(args.workers), *([args.database_url] if args.database_url else [])]
+        gateway = subprocess.Popen(command)
         try:
             wait_until_up(f"http://127.0.0.1:{bare_port}/docs", bare)
             wait_until_up(f"http://127.0.0.1:{gateway_port}/health", gateway)

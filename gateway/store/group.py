@@ -55,7 +55,7 @@ class _BrokenBatchError(Exception):
 
 
 class GroupCommit:
-    """Batch the database work of one event loop's turn into one transaction and commit."""
+    """Batch the database work an event loop takes in together into one transaction."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -115,7 +115,7 @@ class GroupCommit:
                     syncing = loop.create_task(self._answer_when_durable(batch, outcomes))
                     self._syncing.add(syncing)
                     syncing.add_done_callback(self._syncing.discard)
-        except BaseException as exc:  # the turn could not be taken: fail what waits for it
+        except BaseException as exc:  # no turn, or the flush was cancelled: fail what waits
             batch, self._queued = self._queued, []
             for queued in batch:
                 _fail(queued.answer, exc)
