@@ -9,11 +9,13 @@ contract and `adapters.mapping`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from adapters.mapping import MappingSet
 from gateway.canonical import Payload
+from gateway.errors import Problem, UnsupportedMediaTypeError
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Adapter(Protocol):
     name: str
     parses: frozenset[str]  # message types this adapter reads from its system
     renders: frozenset[str]  # message types this adapter writes for its system
+    media_types: frozenset[str]  # Content-Types `parse` reads (lower case, UTF-8 assumed)
 
     def parse(self, message_type: str, body: bytes) -> Payload: ...
 
@@ -46,3 +49,51 @@ class AdapterFactory(Protocol):
     """What an entry point names: build an adapter from its checked mapping specs."""
 
     def __call__(self, mappings: MappingSet) -> Adapter: ...
+
+
+# RFC 9110 section 8.3.1: type "/" subtype *( OWS ";" OWS [ parameter ] ), a parameter being
+# token "=" ( token / quoted-string ).
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"[ \t]*({_TOKEN}/{_TOKEN})")
+_PARAMETER = re.compile(rf'[ \t]*;[ \t]*(?:({_TOKEN})=({_TOKEN}|"(?:[^"\\]|\\.)*"))?')
+_END = re.compile(r"[ \t]*")
+CONTENT_TYPE = "Content-Type"
+
+
+def check_content_type(adapter: Adapter, content_type: str | None) -> None:
+    """Refuse a body whose Content-Type the adapter's `parse` does not read (415).
+
+    Parameters are allowed, but a charset must be UTF-8, the only encoding the adapters
+    decode; a missing Content-Type is refused, since guessing is how a body meant as one
+    format gets read as another. The value is never echoed: it came from outside.
+    """
+    accepted = " or ".join(sorted(adapter.media_types))
+    parsed = _parse(content_type or "")
+    if parsed is None:
+        said = "is missing" if not (content_type or "").strip() else "is malformed"
+        raise _unsupported(f"{CONTENT_TYPE} {said}; {adapter.name} reads {accepted}")
+    media_type, charsets = parsed
+    if media_type not in adapter.media_types:
+        raise _unsupported(f"{adapter.name} reads {accepted}, not this media type")
+    if any(charset != "utf-8" for charset in charsets):
+        raise _unsupported(f"{adapter.name} reads UTF-8 only (charset=utf-8)")
+
+
+def _parse(value: str) -> tuple[str, list[str]] | None:
+    """Return a Content-Type's media type and charsets, lower case, or None if malformed."""
+    found = _MEDIA_TYPE.match(value)
+    if found is None:
+        return None
+    media_type, at, charsets = found.group(1).lower(), found.end(), []
+    while parameter := _PARAMETER.match(value, at):
+        name, raw = parameter.groups()
+        if name is not None and name.lower() == "charset":
+            charsets.append(raw.removeprefix('"').removesuffix('"').lower())
+        at = parameter.end()
+    if _END.fullmatch(value, at) is None:
+        return None
+    return media_type, charsets
+
+
+def _unsupported(message: str) -> UnsupportedMediaTypeError:
+    return UnsupportedMediaTypeError("unsupported media type", [Problem(CONTENT_TYPE, message)])

@@ -1,5 +1,8 @@
 """JSON message bodies: decoded defensively (bytes from outside are hostile until parsed), and
 written canonically (sorted keys, no whitespace, UTF-8) so that equal data gives equal bytes.
+
+Every body an adapter parses comes through `load_object`, so what it refuses (duplicate keys,
+lone surrogates, control characters, deep nesting) no adapter has to think of again.
 """
 
 from __future__ import annotations
@@ -8,14 +11,15 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import Any
 
 import orjson
 
 from adapters.jsonschema_problems import pointer
-from gateway.errors import ParseError, Problem
+from gateway.canonical.text import CONTROL_CHARACTERS, control_character
+from gateway.errors import ParseError, Problem, first_problems
 
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 19
@@ -115,6 +119,47 @@ def _lone_surrogate(value: Any, path: list[str | int]) -> Problem | None:
     return None
 
 
+# A control character in a JSON text: raw (DEL, C1 and bidirectional controls may be; C0 ones
+# are refused by the decoder), or escaped as \b, \f or \uXXXX. An escaped backslash before
+# "b" or "u00.." also matches, and so does an escaped tab: the walk that follows decides.
+_CONTROL_IN_TEXT = re.compile(
+    f"[{CONTROL_CHARACTERS}]"
+    r"|\\(?:[bf]|u(?:00[01][0-9a-f]|007f|00[89][0-9a-f]|202[a-e]|206[6-9]))",
+    re.IGNORECASE,
+)
+
+
+def _control_problems(doc: dict[str, Any], text: str) -> list[Problem]:
+    """Say where strings or keys hold control characters, naming the code point, not the text.
+
+    Why search the text first: nearly every body holds none, and a regular expression over
+    the text costs microseconds where a walk of the decoded body costs far more.
+    """
+    if not _CONTROL_IN_TEXT.search(text):
+        return []
+    return first_problems(_controls(doc, []))
+
+
+def _controls(value: Any, path: list[str | int]) -> Iterator[Problem]:
+    """Yield a problem for every string, and every object's keys, holding a control character."""
+    if isinstance(value, str):
+        if code := control_character(value):
+            yield Problem(pointer(path), f"string holds control character {code}")
+        return
+    children: Iterable[tuple[str | int, Any]]
+    if isinstance(value, dict):
+        for key in value:
+            if code := control_character(key):  # never echo the key: name its object
+                yield Problem(pointer(path), f"a key holds control character {code}")
+        children = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return
+    for key, child in children:
+        yield from _controls(child, [*path, key])
+
+
 def load_object(body: bytes) -> dict[str, Any]:
     """Return the body's top-level JSON object, or raise ParseError saying why not."""
     try:
@@ -137,4 +182,6 @@ def load_object(body: bytes) -> dict[str, Any]:
         raise ParseError("message is not acceptable", [Problem("/", "nesting is too deep")])
     if lone := _unicode_problem(doc, text):
         raise ParseError("message is not acceptable", [lone])
+    if controls := _control_problems(doc, text):
+        raise ParseError("message is not acceptable", controls)
     return doc

@@ -42,6 +42,7 @@ class OpenCrvsAdapter:
     name = "opencrvs"
     parses = frozenset({CONFIRMATION})
     renders = frozenset({BIRTH_NOTIFICATION})
+    media_types = frozenset({"application/json", "application/fhir+json"})
 
     def __init__(self, mappings: MappingSet) -> None:
         known = {

@@ -26,10 +26,17 @@ from gateway.errors import ParseError, Problem
 
 CONFIRMATION = "birth-registration-confirmation"
 REGISTERED = "REGISTERED"
+# The repeating elements the reader reads, bounded as the schema bounds them.
+MAX_IDENTIFIERS = schema.max_items(CONFIRMATION, "/$defs/patient/properties/identifier")
+MAX_TASK_IDENTIFIERS = schema.max_items(CONFIRMATION, "/$defs/task/properties/identifier")
+MAX_NAMES = schema.max_items(CONFIRMATION, "/$defs/patient/properties/name")
+_NAME = "/$defs/patient/properties/name/items/properties"
+MAX_GIVEN = schema.max_items(CONFIRMATION, f"{_NAME}/given")
+MAX_FAMILY = schema.max_items(CONFIRMATION, f"{_NAME}/family")
 
 
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+def _items(value: Any, limit: int) -> list[dict[str, Any]]:
+    return [v for v in profile.items(value, limit) if isinstance(v, dict)]
 
 
 class _Reader:
@@ -57,7 +64,7 @@ class _Reader:
             return None
         values = [
             i["value"].strip()
-            for i in _items(task.get(native.path[0]))
+            for i in _items(task.get(native.path[0]), MAX_TASK_IDENTIFIERS)
             if i.get("system") == native.selector and isinstance(i.get("value"), str)
         ]
         return next((v for v in values if v), None)
@@ -124,7 +131,7 @@ class _Reader:
         if not (system and value):
             return []
         found = []
-        for item in _items(patient.get(system.path[0])):
+        for item in _items(patient.get(system.path[0]), MAX_IDENTIFIERS):
             uri, text = item.get(system.key), item.get(value.key)
             if not (isinstance(uri, str) and isinstance(text, str) and text.strip()):
                 continue
@@ -144,15 +151,15 @@ class _Reader:
         if given is None:
             return []
         found = []
-        for item in _items(patient.get(given.path[0])):
-            raw_given = item.get(given.key)
-            given_names = (
-                [clean(g) for g in raw_given if isinstance(g, str)]
-                if isinstance(raw_given, list)
-                else []
-            )
+        for item in _items(patient.get(given.path[0]), MAX_NAMES):
+            raw_given = profile.items(item.get(given.key), MAX_GIVEN)
+            given_names = [clean(g) for g in raw_given if isinstance(g, str)]
             raw_family = item.get(family.key) if family else None
-            parts = raw_family if isinstance(raw_family, list) else [raw_family]
+            parts = (
+                profile.items(raw_family, MAX_FAMILY)
+                if isinstance(raw_family, list)
+                else [raw_family]
+            )
             family_name = clean(" ".join(p for p in parts if isinstance(p, str)))
             if any(given_names):
                 found.append({"given": [g for g in given_names if g], "family": family_name})

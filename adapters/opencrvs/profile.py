@@ -6,6 +6,10 @@ sections, and finds the workflow state in a Task whose focus is that Composition
 rules are checked on every bundle the gateway renders, on the registry's answers it parses,
 and, in the tests, on OpenCRVS's own sample bodies, to show the profile is what OpenCRVS
 really accepts.
+
+The profile reads no more entries, sections and codings than the schema of the answers it
+parses allows (a bundle of 300,000 entries costs what 200 cost; the schema lists the excess).
+Bundles the gateway renders hold a handful.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.opencrvs import schema
 from gateway.errors import Problem
 
 DOC_TYPES = "http://opencrvs.org/doc-types"
@@ -36,6 +41,13 @@ SECTION_RESOURCE = {
     ENCOUNTER: "Encounter",
 }
 COMPOSITION = "/entry/0/resource"
+_READ = "birth-registration-confirmation"  # the schema whose limits bound what is read
+MAX_ENTRIES = schema.max_items(_READ, "/properties/entry")
+MAX_SECTIONS = schema.max_items(_READ, "/$defs/composition/properties/section")
+MAX_SECTION_ENTRIES = schema.max_items(
+    _READ, "/$defs/composition/properties/section/items/properties/entry"
+)
+MAX_CODINGS = schema.max_items(_READ, "/$defs/concept/properties/coding")
 
 
 @dataclass(frozen=True)
@@ -49,12 +61,17 @@ class Document:
     task: dict[str, Any] | None
 
 
+def items(value: Any, limit: int) -> list[Any]:
+    """Return the first `limit` items of a list, or none of something else."""
+    return value[:limit] if isinstance(value, list) else []
+
+
 def codes(concept: Any, systems: Collection[str]) -> list[str]:
     """Return the codes a CodeableConcept holds in the given systems."""
     coding = concept.get("coding") if isinstance(concept, dict) else None
     return [
         c["code"]
-        for c in (coding if isinstance(coding, list) else [])
+        for c in items(coding, MAX_CODINGS)
         if isinstance(c, dict)
         and isinstance(c.get("system"), str)
         and c["system"] in systems
@@ -92,7 +109,7 @@ def _sections(
 ) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     sections = composition.get("section")
-    for j, section in enumerate(sections if isinstance(sections, list) else []):
+    for j, section in enumerate(items(sections, MAX_SECTIONS)):
         where = f"{COMPOSITION}/section/{j}"
         section_codes = codes(
             section.get("code") if isinstance(section, dict) else None, SECTION_SYSTEMS
@@ -100,8 +117,7 @@ def _sections(
         if not section_codes:
             problems.append(Problem(f"{where}/code", "section has no OpenCRVS section code"))
             continue
-        items = section.get("entry")
-        for k, item in enumerate(items if isinstance(items, list) else []):
+        for k, item in enumerate(items(section.get("entry"), MAX_SECTION_ENTRIES)):
             target = reference(item)
             if target not in resources:
                 message = "reference does not resolve to a fullUrl in the bundle"
@@ -144,6 +160,7 @@ def read_document(bundle: Any, doc_types: Collection[str]) -> tuple[Document | N
     entries = bundle.get("entry")
     if not isinstance(entries, list) or not entries:
         return None, [*problems, Problem("/entry", "a document has entries")]
+    entries = entries[:MAX_ENTRIES]
     resources, positions = _resources(entries, problems)
     first = entries[0] if isinstance(entries[0], dict) else {}
     composition, composition_url = first.get("resource"), first.get("fullUrl")

@@ -35,6 +35,7 @@ class ProgresAdapter:
     name = "progres"
     parses = frozenset({BIRTH_NOTIFICATION})
     renders = frozenset({CONFIRMATION})
+    media_types = frozenset({"application/json"})
 
     def __init__(
         self, mappings: MappingSet, *, today: Callable[[], dt.date] = dt.date.today

@@ -22,7 +22,7 @@ from adapters.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.schema import BIRTH_NOTIFICATION, DOCUMENTS, INDIVIDUALS
 from gateway.canonical import BirthEvent, Relationship
-from gateway.errors import ParseError, Problem
+from gateway.errors import ConfigurationError, ParseError, Problem
 
 SCHEME = "progres-individual"
 # Keys inside a Dynamics lookup object: wire structure, like the schema, not mapped fields.
@@ -31,6 +31,18 @@ LOOKUP_ISO = "progres_isocode"
 # Why a day of slack: proGres stamps local dates and Kakuma is UTC+3, so a birth just after
 # midnight there may be dated "tomorrow" by a server clock that is still on UTC.
 FUTURE_SLACK = dt.timedelta(days=1)
+EARLIEST_BIRTH = dt.date(1890, 1, 1)
+"""A floor that holds whatever the clock says: no one alive was born before it, so an earlier
+date of birth is a typing slip or a placeholder (1800-01-01, 0001-01-01)."""
+MAX_AGE = 130
+"""Years: no one has been documented older than 122, so an older person is a wrong date."""
+# Lists the reader decodes item by item; each must be bounded by the schema (item_limits).
+LIST_FIELDS = (
+    "person.nationalities",
+    "person.former_habitual_residences",
+    "person.feared_countries",
+    "person.specific_needs",
+)
 # Roles as plain strings: the code list decodes to these, and Enum.value is slow to read.
 CHILD, MOTHER, FATHER = (
     Relationship.CHILD.value,
@@ -39,6 +51,16 @@ CHILD, MOTHER, FATHER = (
 )
 PARENTS = (MOTHER, FATHER)
 ROLES = (CHILD, *PARENTS)
+PARENT_AGES = {MOTHER: (10, 60), FATHER: (12, 90)}
+"""Plausible ages, in whole years, of each parent at the child's birth.
+
+Why these bounds: the youngest documented mothers were 5 to 9, but a record saying a girl
+under 10 gave birth is far likelier a wrong date (a child's date copied onto the parent) than
+a fact, and the gateway must not forward a wrong identity; births to mothers over 60 come only
+from assisted reproduction, rare in a camp. Fathers are rarely under 12 and have been recorded
+into their nineties. A record outside these bounds is refused with a problem saying which
+parent and date, for the registering agency to check.
+"""
 
 Path = Sequence[str | int]
 
@@ -62,6 +84,16 @@ class NotificationFields:
         spec = mappings.spec(BIRTH_NOTIFICATION)
         self.natives = {f.canonical: f.native for f in spec.fields}
         self.decoders = {f.canonical: mappings.decoder(spec, f.canonical) for f in spec.fields}
+        self.limits = schema.item_limits(BIRTH_NOTIFICATION)
+        lists = [
+            INDIVIDUALS,
+            DOCUMENTS,
+            *(self.natives[f] for f in LIST_FIELDS if f in self.natives),
+        ]
+        if unbounded := [name for name in lists if name not in self.limits]:
+            raise ConfigurationError(
+                f"progres {BIRTH_NOTIFICATION}: lists without maxItems in the schema: {unbounded}"
+            )
 
 
 class _Reader:
@@ -70,12 +102,19 @@ class _Reader:
     def __init__(self, fields: NotificationFields, today: dt.date) -> None:
         self.natives = fields.natives
         self.decoders = fields.decoders
+        self.limits = fields.limits
+        self.today = today
         self.latest = today + FUTURE_SLACK
         self.problems: list[Problem] = []
 
     def add(self, path: Path, message: str) -> None:
         """Note a problem at a path in the body."""
         self.problems.append(Problem(pointer(path), message))
+
+    def items(self, record: dict[str, Any], native: str) -> list[Any]:
+        """Return a list attribute's items, no more than the schema allows (it lists the rest)."""
+        values = record.get(native)
+        return values[: self.limits[native]] if isinstance(values, list) else []
 
     def raw(self, record: dict[str, Any], canonical: str) -> Any:
         """Return the value of the attribute the spec maps a canonical field to."""
@@ -100,9 +139,9 @@ class _Reader:
     def codes(self, record: dict[str, Any], base: Path, canonical: str) -> list[str]:
         """Decode a list of option-set values."""
         native = self.natives.get(canonical)
-        values = None if native is None else record.get(native)
-        if native is None or not isinstance(values, list):
+        if native is None:
             return []
+        values = self.items(record, native)
         found = (self._code(v, canonical, *base, native, i) for i, v in enumerate(values))
         return [code for code in found if code]
 
@@ -140,21 +179,26 @@ class _Reader:
     def countries(self, record: dict[str, Any], base: Path, canonical: str) -> list[str]:
         """Decode a list of country lookups, dropping repeats."""
         native = self.natives.get(canonical)
-        lookups = None if native is None else record.get(native)
-        if native is None or not isinstance(lookups, list):
+        if native is None:
             return []
         found: list[str] = []
-        for i, lookup in enumerate(lookups):
+        for i, lookup in enumerate(self.items(record, native)):
             if (code := self._country(lookup, canonical, *base, native, i)) and code not in found:
                 found.append(code)
         return found
 
     def date(self, record: dict[str, Any], base: Path, canonical: str) -> dt.date | None:
-        """Read a date attribute; a date in the future is a problem."""
+        """Read a date of birth; one in the future, or implausibly long ago, is a problem."""
         native = self.natives.get(canonical)
         found = None if native is None else _date(record.get(native))
-        if native and found and found > self.latest:
+        if native is None or found is None:
+            return found
+        if found > self.latest:
             self.add([*base, native], "date is in the future")
+        elif found < EARLIEST_BIRTH:
+            self.add([*base, native], f"date is before {EARLIEST_BIRTH.year}")
+        elif _years(found, self.today) > MAX_AGE:
+            self.add([*base, native], f"date is more than {MAX_AGE} years ago")
         return found
 
     def document(self, record: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -192,10 +236,9 @@ class _Reader:
         data["country_of_origin"] = self.country(record, base, "person.country_of_origin")
         data["stateless"] = raw(record, "person.stateless") is True
         data["specific_needs"] = self.codes(record, base, "person.specific_needs")
-        documents = record.get(DOCUMENTS)
         data["documents"] = [
             self.document(d, [*base, DOCUMENTS, i])
-            for i, d in enumerate(documents if isinstance(documents, list) else ())
+            for i, d in enumerate(self.items(record, DOCUMENTS))
             if isinstance(d, dict)
         ]
         return role, data
@@ -208,11 +251,10 @@ class _Reader:
             "country": self.country(doc, [], "birth.country"),
             "multiple_birth": self.raw(doc, "birth.multiple_birth") is True,
         }
-        records = doc.get(INDIVIDUALS)
-        if not isinstance(records, list):
+        if not isinstance(doc.get(INDIVIDUALS), list):
             return data  # the schema reports it
         roles: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        for i, record in enumerate(records):
+        for i, record in enumerate(self.items(doc, INDIVIDUALS)):
             if isinstance(record, dict):
                 role, person = self.person(record, [INDIVIDUALS, i])
                 if role is not None:
@@ -256,9 +298,15 @@ class _Reader:
         self, child: dict[str, Any], parent: dict[str, Any], role: str, path: Path
     ) -> None:
         child_born, parent_born = child.get("birth_date"), parent.get("birth_date")
-        if child_born and parent_born and child_born["date"] <= parent_born["date"]:
-            field = self.natives.get("person.birth_date.date", "birth_date")
+        if not (child_born and parent_born):
+            return
+        field = self.natives.get("person.birth_date.date", "birth_date")
+        youngest, oldest = PARENT_AGES[role]
+        if child_born["date"] <= parent_born["date"]:
             self.add([*path, field], f"the child is not born after the {role}")
+        elif not youngest <= _years(parent_born["date"], child_born["date"]) <= oldest:
+            message = f"the {role}'s age at the child's birth is outside {youngest}-{oldest} years"
+            self.add([*path, field], message)
 
     def _check_child_date(self, child: dict[str, Any], date: dt.date | None, index: int) -> None:
         born = child.get("birth_date")
@@ -267,6 +315,11 @@ class _Reader:
             self.add(
                 [INDIVIDUALS, index, field], "the child's date of birth differs from the birth's"
             )
+
+
+def _years(born: dt.date, on: dt.date) -> int:
+    """Return a person's age in whole years on a day."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def parse_birth_notification(

@@ -32,6 +32,24 @@ def problems(message_type: str, doc: Any) -> list[Problem]:
     return schema_problems(PACKAGE, message_type, doc)
 
 
+def item_limits(message_type: str) -> dict[str, int]:
+    """Return, per list attribute of any record, how many items the schema allows (maxItems).
+
+    Why: the parser reads no more items than this, so a body holding 340,000 individuals costs
+    it what three cost; the schema lists the excess as a problem.
+    """
+    schema = _schema(message_type)
+    limits: dict[str, int] = {}
+    for record in [schema, *schema.get("$defs", {}).values()]:
+        for name, node in record.get("properties", {}).items():
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                node = {**schema["$defs"][ref.removeprefix("#/$defs/")], **node}
+            if "maxItems" in node:
+                limits[name] = min(node["maxItems"], limits.get(name, node["maxItems"]))
+    return limits
+
+
 def _properties(schema: Mapping[str, Any], definition: str | None = None) -> set[str]:
     node = schema["$defs"][definition] if definition else schema
     return set(node.get("properties", {}))

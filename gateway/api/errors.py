@@ -27,9 +27,12 @@ _ISSUE_CODES = {
     401: "login",
     403: "forbidden",
     404: "not-found",
+    408: "timeout",
     409: "conflict",
     413: "too-long",
     422: "invalid",
+    429: "throttled",
+    431: "too-long",
 }
 
 
@@ -44,7 +47,10 @@ def error_body(error: GatewayError) -> dict[str, Any]:
         "reason": error.reason,
         "message": error.message,
         "problems": [p.as_dict() for p in error.problems],
+        "problem_count": error.problem_count,
     }
+    if not error.problem_count_exact:
+        body["problem_count_is_lower_bound"] = True
     if error.reasons:
         body["reasons"] = error.reasons
     if error.exchange_id:
@@ -67,10 +73,21 @@ def operation_outcome(error: GatewayError) -> dict[str, Any]:
         }
         for p in error.problems
     ] or [{"severity": "error", "code": code, "details": details, "diagnostics": error.message}]
+    if unlisted := _unlisted(error):
+        issues.append({"severity": "information", "code": "informational", "diagnostics": unlisted})
     outcome: dict[str, Any] = {"resourceType": "OperationOutcome", "issue": issues}
     if error.exchange_id:
         outcome["id"] = error.exchange_id
     return outcome
+
+
+def _unlisted(error: GatewayError) -> str | None:
+    """Say how many problems an answer leaves out, if any (the JSON body has it as a count)."""
+    more = error.problem_count - len(error.problems)
+    if error.problem_count_exact:
+        noun = "problem was" if more == 1 else "problems were"
+        return f"{more} more {noun} not listed" if more else None
+    return f"at least {more} more problems were not listed (counting stopped)"
 
 
 def render(request: Request, error: GatewayError) -> JSONResponse:

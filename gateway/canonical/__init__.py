@@ -16,6 +16,7 @@ from gateway.canonical.person import (
     Relationship,
     Sex,
 )
+from gateway.canonical.text import Text
 
 __all__ = [
     "BirthDate",
@@ -35,6 +36,7 @@ __all__ = [
     "PersonName",
     "Relationship",
     "Sex",
+    "Text",
     "UnknownCountryError",
     "identifier_of",
     "normalise_country",

@@ -8,15 +8,16 @@ from pydantic import Field
 
 from gateway.canonical.categories import DataCategory
 from gateway.canonical.person import Canonical, Identifier
+from gateway.canonical.text import Text
 
 
 class Consent(Canonical):
     """One grant. Withdrawn or expired consent stops future transfers, never past ones."""
 
-    id: str
+    id: Text
     subject: Identifier
-    recipient: str
-    purpose: str
+    recipient: Text
+    purpose: Text
     categories: frozenset[DataCategory] = Field(min_length=1)
     granted_at: dt.datetime
     expires_at: dt.datetime | None = None

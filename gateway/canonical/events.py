@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from gateway.canonical.categories import DataCategory
 from gateway.canonical.countries import Country
 from gateway.canonical.person import Canonical, Identifier, Person
+from gateway.canonical.text import Text
 
 
 class Payload(Protocol):
@@ -35,7 +36,7 @@ class BirthEvent(Canonical):
     mother: Person | None = None
     father: Person | None = None
     date: dt.date
-    place: str | None = Field(default=None, max_length=200)
+    place: Text | None = Field(default=None, max_length=200)
     country: Country
     multiple_birth: bool = False
 
@@ -70,8 +71,8 @@ class BirthRegistration(Canonical):
     """The civil registry's answer: the birth is registered under this number."""
 
     child: Person
-    registration_number: str = Field(min_length=1, max_length=64)
-    tracking_id: str | None = Field(default=None, max_length=64)
+    registration_number: Text = Field(min_length=1, max_length=64)
+    tracking_id: Text | None = Field(default=None, max_length=64)
     registered_at: dt.datetime | None = None
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.canonical.categories import DataCategory
 from gateway.canonical.countries import Country
+from gateway.canonical.text import Text
 
 
 class Sex(StrEnum):
@@ -43,8 +44,8 @@ class Canonical(BaseModel):
 
 
 class PersonName(Canonical):
-    given: list[str] = Field(min_length=1)
-    family: str | None = None
+    given: list[Text] = Field(min_length=1)
+    family: Text | None = None
 
 
 class BirthDate(Canonical):
@@ -57,13 +58,13 @@ class BirthDate(Canonical):
 class Identifier(Canonical):
     """An identifier a system gave the person, e.g. scheme 'progres-individual'."""
 
-    scheme: str = Field(min_length=1, max_length=64)
-    value: str = Field(min_length=1, max_length=128)
+    scheme: Text = Field(min_length=1, max_length=64)
+    value: Text = Field(min_length=1, max_length=128)
 
 
 class IdentityDocument(Canonical):
-    type: str = Field(min_length=1, max_length=64)
-    number: str = Field(min_length=1, max_length=64)
+    type: Text = Field(min_length=1, max_length=64)
+    number: Text = Field(min_length=1, max_length=64)
     issuing_country: Country | None = None
     expiry: dt.date | None = None
 
@@ -72,13 +73,13 @@ class FamilyLink(Canonical):
     """A link from this person to another person in the same message, by local reference."""
 
     relationship: Relationship
-    person_ref: str
+    person_ref: Text
 
 
 class Person(Canonical):
     """A person; `ref` names them inside one message so that family links can point at them."""
 
-    ref: str = Field(min_length=1, max_length=64)
+    ref: Text = Field(min_length=1, max_length=64)
     names: list[PersonName] = Field(default_factory=list)
     sex: Sex = Sex.UNKNOWN
     birth_date: BirthDate | None = None
@@ -90,7 +91,7 @@ class Person(Canonical):
     identifiers: list[Identifier] = Field(default_factory=list)
     documents: list[IdentityDocument] = Field(default_factory=list)
     family_links: list[FamilyLink] = Field(default_factory=list)
-    specific_needs: list[str] = Field(default_factory=list)
+    specific_needs: list[Text] = Field(default_factory=list)
     legal_status: LegalStatus | None = None
 
     def risk_countries(self) -> frozenset[str]:

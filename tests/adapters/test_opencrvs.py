@@ -321,6 +321,23 @@ def test_the_schema_and_the_profile_both_report(opencrvs: Any, read_fixture: Any
 
 
 @pytest.mark.parametrize(
+    ("character", "code"), [("\u202e", "U+202E"), ("\x00", "U+0000"), ("\x1b", "U+001B")]
+)
+def test_a_control_character_in_the_registry_answer_is_refused(
+    opencrvs: Any, read_fixture: Any, character: str, code: str
+) -> None:
+    bundle = _confirmation(read_fixture)
+    child = _section(bundle, "child-details")
+    child["name"][1]["given"][0] = "Nyan" + character + "deng"
+    where = next(i for i, e in enumerate(bundle["entry"]) if e["resource"] is child)
+    with pytest.raises(ParseError, match="message is not acceptable") as caught:
+        opencrvs.parse(CONFIRMATION, json.dumps(bundle).encode())
+    assert caught.value.problems == [
+        Problem(f"/entry/{where}/resource/name/1/given/0", f"string holds control character {code}")
+    ]
+
+
+@pytest.mark.parametrize(
     "body",
     [b"{", b"\xff\xfe{}", b"[]", b'{"resourceType": "Patient"}', b"[" * 50_000],
     ids=["malformed", "not-utf8", "array", "not-a-bundle", "deeply-nested"],

@@ -183,6 +183,76 @@ def test_a_child_born_before_its_mother_is_a_problem(
     ]
 
 
+TODAY = dt.date(2025, 3, 10)  # the fixture's child was born on 2025-03-02
+
+
+def _on_today() -> ProgresAdapter:
+    return ProgresAdapter(load_mapping_set("progres"), today=lambda: TODAY)
+
+
+@pytest.mark.parametrize(
+    ("who", "born", "message"),
+    [
+        (MOTHER, "2022-01-01", "the mother's age at the child's birth is outside 10-60 years"),
+        (MOTHER, "2015-03-03", "the mother's age at the child's birth is outside 10-60 years"),
+        (MOTHER, "1964-03-01", "the mother's age at the child's birth is outside 10-60 years"),
+        (FATHER, "2013-03-03", "the father's age at the child's birth is outside 12-90 years"),
+        (FATHER, "1934-03-01", "the father's age at the child's birth is outside 12-90 years"),
+    ],
+    ids=["mother-aged-3", "mother-aged-9", "mother-aged-61", "father-aged-11", "father-aged-91"],
+)
+def test_an_implausible_parent_age_is_a_problem(
+    notification: dict[str, Any], who: int, born: str, message: str
+) -> None:
+    notification["individuals"][who]["progres_dateofbirth"] = born
+    problems = _problems(_on_today(), _body(notification))
+    assert problems == [Problem(f"/individuals/{who}/progres_dateofbirth", message)]
+
+
+@pytest.mark.parametrize(
+    ("mother", "father"),
+    [("2015-03-02", "2013-03-02"), ("1965-03-02", "1935-03-02")],
+    ids=["youngest", "oldest"],
+)
+def test_parent_ages_at_the_bounds_are_plausible(
+    notification: dict[str, Any], mother: str, father: str
+) -> None:
+    notification["individuals"][MOTHER]["progres_dateofbirth"] = mother
+    notification["individuals"][FATHER]["progres_dateofbirth"] = father
+    event = _on_today().parse(BN, _body(notification))
+    assert isinstance(event, BirthEvent) and event.mother and event.father
+
+
+@pytest.mark.parametrize(
+    ("where", "born", "message"),
+    [
+        ([], "1889-12-31", "date is before 1890"),
+        ([CHILD], "1889-12-31", "date is before 1890"),
+        ([CHILD], "1894-03-09", "date is more than 130 years ago"),
+    ],
+    ids=["event-before-1890", "person-before-1890", "person-over-130"],
+)
+def test_a_date_of_birth_too_long_ago_is_a_problem(
+    notification: dict[str, Any], where: list[int], born: str, message: str
+) -> None:
+    record = notification["individuals"][where[0]] if where else notification
+    record["progres_dateofbirth"] = born
+    problems = _problems(_on_today(), _body(notification))
+    at = f"/individuals/{where[0]}/progres_dateofbirth" if where else "/progres_dateofbirth"
+    assert Problem(at, message) in problems
+
+
+def test_a_person_130_years_old_is_old_but_possible(notification: dict[str, Any]) -> None:
+    notification["individuals"][MOTHER]["progres_dateofbirth"] = "1895-03-10"
+    problems = _problems(_on_today(), _body(notification))
+    assert problems == [  # as a mother, not as a person
+        Problem(
+            "/individuals/1/progres_dateofbirth",
+            "the mother's age at the child's birth is outside 10-60 years",
+        )
+    ]
+
+
 def test_a_child_whose_date_differs_from_the_birth_is_a_problem(
     progres: Any, notification: dict[str, Any]
 ) -> None:
@@ -262,7 +332,8 @@ def test_problems_do_not_echo_personal_data(progres: Any, notification: dict[str
     [
         ("progres_individualid", "KKM-25-001234\n", "progres_individualid"),
         ("progres_dateofbirth", "2025-03-02\n", "progres_dateofbirth"),
-        ("progres_givenname", "\x1c\x1d", "progres_givenname"),  # whitespace to strip()
+        # Whitespace to strip(); \x1c-\x1f were too, and are now refused as control characters.
+        ("progres_givenname", "\u2028\u3000", "progres_givenname"),
     ],
 )
 def test_values_the_two_schema_validators_once_read_differently_are_refused(
