@@ -29,6 +29,25 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     host_jurisdiction: Country = "KEN"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    # The HTTP edge (gateway/api/server.py): how long and how much a caller may take before it
+    # is cut off, and how many connections one serving process holds. Slow callers held
+    # connections for ever, and 1,100 of them took a server down.
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_max_header_bytes: int = Field(default=32_768, gt=0)
+    http_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Connections one process serves at once (more get 503); keep it under `ulimit -n`.
+    http_max_connections: int = Field(default=1000, gt=0)
+    http_backlog: int = Field(default=2048, gt=0)
+    # Proxies whose X-Forwarded-For names the client (uvicorn's forwarded_allow_ips, comma-
+    # separated); none by default, or anyone on the host could choose the address it is
+    # counted under.
+    http_trusted_proxies: str = ""
+    # Failed authentications per client address: this many within the window, and the address
+    # is refused (429) until the oldest of them leaves the window; at most this many addresses
+    # are tracked per process (the least recent forgotten first).
+    auth_failure_limit: int = Field(default=20, gt=0)
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0)
+    auth_failure_max_addresses: int = Field(default=10_000, gt=0)
     policy_dir: Path | None = None
     relay_enabled: bool = True
     # How stale another process's view of the system registry may be (this process's is never).
@@ -42,6 +61,13 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=12, gt=0)
     delivery_backoff_base_seconds: float = Field(default=2.0, gt=0)
     delivery_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    # A relay's claim on a message lasts this long unless renewed; the relay renews its claims
+    # every renewal interval while it holds them (default: a quarter of the lease, at most
+    # half the timeout). Checked at start-up: lease > 2 x renewal, renewal < timeout.
+    delivery_lease_seconds: float = Field(default=30.0, gt=0)
+    delivery_lease_renew_seconds: float | None = Field(default=None, gt=0)
+    # Destinations sent to at once by each process's relay (one thread each).
+    delivery_threads: int = Field(default=8, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,7 +3,12 @@
 Pseudonyms are keyed hashes (HMAC-SHA256) so the audit log can link exchanges about the same
 person without holding who they are, and nobody without the key can test a guess. Outbound
 credentials are sealed with AES-GCM so a copy of the database does not hand out the keys to
-the destination systems.
+the destination systems. Message bodies waiting in the outbox are sealed by a `Keyring`, so a
+copy of the database (or of a dead row PostgreSQL has not yet vacuumed) holds no payload.
+
+GatewayError
+└── SealError            500  sealed_data_unreadable: the tag does not verify (altered, or
+    └── UnknownKeyError       unknown_key_id           moved to another row)
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -18,6 +24,22 @@ from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
 from Crypto.Random import get_random_bytes
+
+from gateway.errors import GatewayError
+
+_NONCE, _TAG = 12, 16
+
+
+class SealError(GatewayError):
+    """Sealed data cannot be opened: altered, moved to another row, or sealed by another key."""
+
+    reason = "sealed_data_unreadable"
+
+
+class UnknownKeyError(SealError):
+    """Sealed data names a key id this keyring does not hold (a retired or foreign key)."""
+
+    reason = "unknown_key_id"
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:
@@ -78,6 +100,72 @@ class AesGcmSealer:
         raw = base64.b64decode(sealed)
         cipher = AES.new(self._key, AES.MODE_GCM, nonce=raw[:12])
         return cipher.decrypt_and_verify(raw[28:], raw[12:28]).decode()
+
+
+class BodySealer(Protocol):
+    """Seal bytes bound to associated data; the key id is stored beside what was sealed.
+
+    Why a key id: keys are rotated. Rows sealed under an older key still open, and a rotation
+    re-seals them under the current one; the id names which key to open a row with.
+    """
+
+    @property
+    def current_id(self) -> str: ...
+
+    def seal(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]: ...
+
+    def open(self, key_id: str, sealed: bytes, associated: bytes) -> bytes: ...
+
+
+class Keyring:
+    """AES-256-GCM under named keys: seal with the current one, open with any one held.
+
+    Sealed bytes are nonce | tag | ciphertext. The associated data (for the outbox, the
+    exchange id) is authenticated, not stored: a body copied into another row fails to open.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
+        if current not in keys:
+            raise ValueError("the current key id is not in the keyring")
+        self._keys = dict(keys)
+        self._current = current
+
+    @classmethod
+    def derive(cls, masters: Sequence[bytes], purpose: str) -> Keyring:
+        """Derive one key per master secret for `purpose`; the first one seals."""
+        keys = [derive_key(master, purpose) for master in masters]
+        return cls({key_id(key): key for key in keys}, key_id(keys[0]))
+
+    @property
+    def current_id(self) -> str:
+        return self._current
+
+    def seal(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]:
+        """Seal under the current key; return its id and the sealed bytes."""
+        nonce = get_random_bytes(_NONCE)
+        cipher = AES.new(self._keys[self._current], AES.MODE_GCM, nonce=nonce)
+        cipher.update(associated)
+        ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+        return self._current, nonce + tag + ciphertext
+
+    def open(self, key_id: str, sealed: bytes, associated: bytes) -> bytes:
+        """Open bytes sealed under `key_id`; raise SealError if they do not verify."""
+        key = self._keys.get(key_id)
+        if key is None:
+            raise UnknownKeyError(f"sealed under key id {key_id!r}, which this keyring lacks")
+        cipher = AES.new(key, AES.MODE_GCM, nonce=sealed[:_NONCE])
+        cipher.update(associated)
+        try:
+            return cipher.decrypt_and_verify(
+                sealed[_NONCE + _TAG :], sealed[_NONCE : _NONCE + _TAG]
+            )
+        except ValueError as exc:
+            raise SealError("sealed data does not verify (altered, or not this row's)") from exc
+
+
+def key_id(key: bytes) -> str:
+    """Name a key without revealing it: a keyed hash of a fixed label, 16 hex digits."""
+    return hmac.new(key, b"key-id", hashlib.sha256).hexdigest()[:16]
 
 
 def hash_credential(token: str) -> str:

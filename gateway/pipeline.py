@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from adapters.contract import Rendered
+from adapters.contract import CONTENT_TYPE, Rendered, check_content_type
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
 from gateway.canonical import DataCategory, Envelope, Payload
-from gateway.crypto import Pseudonymiser, canonical_json, sha256_hex
+from gateway.crypto import BodySealer, Pseudonymiser, canonical_json, sha256_hex
+from gateway.delivery.bodies import sealed_columns
 from gateway.errors import (
     EnvelopeError,
     GatewayError,
@@ -129,6 +130,8 @@ class Pipeline:
         host_jurisdiction: str,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_accepted: Callable[[], None] = lambda: None,
+        *,
+        sealer: BodySealer,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -138,6 +141,7 @@ class Pipeline:
         self.host_jurisdiction = host_jurisdiction
         self.clock = clock
         self.on_accepted = on_accepted
+        self.sealer = sealer  # seals outbox bodies at rest
 
     def submit(self, inbound: Inbound) -> Accepted:
         """Walk one submission down the road; raise a GatewayError carrying the record id."""
@@ -161,6 +165,8 @@ class Pipeline:
             attempt.source = received.source.id
             if inbound.body is None:
                 raise PayloadTooLargeError("the message body is over the size limit")
+            reader = self.adapters.get(received.source.adapter)
+            check_content_type(reader, inbound.headers.get(CONTENT_TYPE))
             received.message = self._receive(inbound, received.source, attempt)
         except GatewayError as error:
             received.error = error
@@ -177,8 +183,13 @@ class Pipeline:
         transaction = transaction or self.db.transaction
         attempt = received.attempt
         try:
-            with transaction() as tx:
-                outcome = self._walk(tx, received)
+            try:
+                with transaction() as tx:
+                    outcome = self._walk(tx, received)
+            except IntegrityError:
+                # Two submissions raced on one idempotency key: the loser sees the winner's
+                # row, and is a replay or, with another body, a conflict recorded below.
+                outcome = self._replay_after_race(received, transaction)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
@@ -189,9 +200,6 @@ class Pipeline:
                 with transaction() as tx:
                     tx.execute(_RECORD, ExchangeRecord.values(attempt))
             raise
-        except IntegrityError:
-            # Two submissions raced on one idempotency key: the loser sees the winner's row.
-            return self._replay_after_race(received, transaction)
         if isinstance(outcome, Decision):
             denied = PolicyDeniedError(
                 "the exchange is denied by policy", reasons=list(outcome.reasons)
@@ -248,7 +256,7 @@ class Pipeline:
             {
                 "exchange_id": attempt.id,
                 "destination": destination.id,
-                "body": rendered.body,
+                **sealed_columns(self.sealer, attempt.id, rendered.body),
                 "content_type": rendered.content_type,
                 "status": "pending",
                 "attempts": 0,
@@ -382,6 +390,9 @@ class Pipeline:
 
     def _replay_after_race(self, received: Received, transaction: TransactionFactory) -> Accepted:
         assert received.source is not None  # a race needs a key, bound only once authenticated
+        attempt = received.attempt  # what the rolled-back walk decided is not this attempt's
+        attempt.subjects, attempt.categories, attempt.payload_digest = [], [], None
+        attempt.policy_version = attempt.policy_rule = None
         with transaction() as tx:
             bound = self._bound_key(tx, received.inbound, received.source.id, received.attempt)
         if bound is None:

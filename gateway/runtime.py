@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 
 from adapters.registry import AdapterRegistry, installed_adapters
 from gateway.config import Settings
-from gateway.crypto import AesGcmSealer, Pseudonymiser, derive_key
-from gateway.delivery.outbox import OutboxRelay, RetryPolicy
+from gateway.crypto import AesGcmSealer, Keyring, Pseudonymiser, derive_key
+from gateway.delivery.bodies import seal_plaintext_rows
+from gateway.delivery.lease import LeasePolicy
+from gateway.delivery.outbox import OutboxRelay
 from gateway.delivery.relay import BackgroundRelay
+from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transport import HttpTransport, Transport
 from gateway.pipeline import Pipeline
 from gateway.policy import PolicyEngine
@@ -30,6 +33,7 @@ class Runtime:
     pipeline: Pipeline
     relay: OutboxRelay
     sealer: AesGcmSealer
+    bodies: Keyring
     pseudonymiser: Pseudonymiser
     clock: Callable[[], dt.datetime]
     background: BackgroundRelay | None = field(default=None)
@@ -43,12 +47,19 @@ class Runtime:
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> Runtime:
         """Connect, migrate, load adapters and policy; everything broken fails here, at start."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        leases = LeasePolicy.for_timeout(
+            settings.delivery_lease_seconds,
+            settings.delivery_lease_renew_seconds,
+            settings.delivery_timeout_seconds,
+        )
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         db = Database.connect(settings.resolved_database_url)
         migrate(db.engine)
         master = settings.master_secret()
         settings.resolved_admin_token()  # made now, so the operator can find it before first use
         sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
+        bodies = Keyring.derive([master], "seal-outbox-bodies")
+        seal_plaintext_rows(db, bodies)
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine.load(settings.policy_dir)
         directory = Directory(db, settings.registry_cache_seconds)
@@ -62,6 +73,9 @@ class Runtime:
                 max_seconds=settings.delivery_backoff_max_seconds,
             ),
             clock,
+            bodies=bodies,
+            leases=leases,
+            threads=settings.delivery_threads,
         )
         runtime = cls(
             settings=settings,
@@ -75,9 +89,11 @@ class Runtime:
                 pseudonymiser,
                 settings.host_jurisdiction,
                 clock,
+                sealer=bodies,
             ),
             relay=relay,
             sealer=sealer,
+            bodies=bodies,
             pseudonymiser=pseudonymiser,
             clock=clock,
         )
@@ -92,6 +108,8 @@ class Runtime:
 
     def close(self) -> None:
         if self.background is not None:
-            self.background.stop()
+            self.background.stop()  # closes the relay too
             self.background = None
+        else:
+            self.relay.close()
         self.db.dispose()

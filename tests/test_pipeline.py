@@ -18,6 +18,7 @@ from gateway import consents
 from gateway.canonical import DataCategory, Identifier
 from gateway.config import Settings
 from gateway.consents import ConsentGrant
+from gateway.delivery.bodies import open_body
 from gateway.demo.flow import (
     CIVIL_REGISTRY,
     PURPOSE,
@@ -55,12 +56,15 @@ def receive(env: DemoEnvironment, key: str, body: bytes | None = None) -> Receiv
 
 
 def queued_body(runtime: Runtime, exchange_id: str) -> bytes:
+    """Return an outbox body as the relay would send it (opened: bodies are sealed at rest)."""
     with runtime.db.unit_of_work() as session:
-        body = session.scalar(
-            select(OutboxMessage.body).where(OutboxMessage.exchange_id == exchange_id)
-        )
+        body, key_id = session.execute(
+            select(OutboxMessage.body, OutboxMessage.key_id).where(
+                OutboxMessage.exchange_id == exchange_id
+            )
+        ).one()
     assert body is not None
-    return body
+    return open_body(runtime.bodies, exchange_id, key_id, body)
 
 
 def count_renders(env: DemoEnvironment, monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -50,6 +50,7 @@ def make_engine(url: str) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             **json_codec,
         )
+        _create_private(_database_file(engine))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -60,12 +61,45 @@ def make_engine(url: str) -> Engine:
             # exchange survives a power cut too (NORMAL may lose the last commits). The
             # exchange path's own connection waits for the disk apart (make_durable).
             cursor.execute("PRAGMA synchronous=FULL")
+            # Why: a deleted or erased value is overwritten with zeros, not left in free space
+            # of the file; the log's copies go when the relay truncates it (truncate_log).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
     engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10, **json_codec)
     _ping_after_idling(engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def _create_private(database_file: Path | None) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite opens it.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they are private too.
+    """
+    if database_file is None:
+        return
+    try:
+        os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except FileNotFoundError:  # no such folder: SQLite reports it when it first connects
+        pass
+
+
+def truncate_log(db: Database) -> bool:
+    """Copy SQLite's write-ahead log into the database file and cut the log to nothing.
+
+    Why: erased bodies leave copies in the log until it is checkpointed and overwritten; a
+    truncating checkpoint removes them now. Off the request path (the relay calls it after
+    erasing), and in the writers' turn, so no writer waits in SQLite's busy handler.
+    Returns False if a reader kept the log from being cut (try again later).
+    """
+    if not db.embedded:
+        return True
+    with db.unit_of_work() as session:
+        busy, _, _ = session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return not busy
 
 
 def _ping_after_idling(engine: Engine, idle_seconds: float) -> None:
@@ -184,8 +218,24 @@ class Database:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """Open a session; commit if the block succeeds, roll back if it raises."""
+        """Open a session; commit if the block succeeds, roll back if it raises.
+
+        The block's thread opens and closes it: on SQLite it holds the writers' turn, which
+        belongs to a thread. So a route owns its unit of work in its own body and answers
+        after the block, never through a dependency that FastAPI closes after the answer
+        (and, for a sync dependency, in another thread).
+        """
         with self._taking_turn(), self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """Open a session for reads only; it is rolled back, never committed.
+
+        Why no turn: readers never wait for SQLite's writer (WAL), so a status read or a
+        health check does not queue behind exchanges being written.
+        """
+        with self._sessions() as session:  # closing it rolls back
             yield session
 
     @contextmanager

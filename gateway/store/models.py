@@ -128,7 +128,12 @@ class IdempotencyKey(Base):
 
 
 class OutboxMessage(Base):
-    """A rendered message waiting for delivery; written in the same transaction as its record."""
+    """A rendered message waiting for delivery; written in the same transaction as its record.
+
+    `body` is sealed (AES-GCM under the key named by `key_id`, bound to the exchange id; see
+    gateway/delivery/bodies.py) and erased once delivered. `lease_token` names the claim of
+    the relay holding the message; only that relay may settle it (gateway/delivery/lease.py).
+    """
 
     __tablename__ = "outbox"
 
@@ -136,11 +141,13 @@ class OutboxMessage(Base):
     exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), unique=True)
     destination: Mapped[str] = mapped_column(ForeignKey("systems.id"))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(32))
     content_type: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    lease_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 

@@ -1,36 +1,23 @@
-"""The outbox relay against real HTTP servers: retries, dead letters, leases, idempotency."""
+"""The outbox relay against real HTTP servers: retries, dead letters, idempotency."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import insert, select
 
 from gateway import systems
-from gateway.audit.record import ALLOWED, Attempt
-from gateway.config import Settings
-from gateway.delivery.outbox import DEAD, DELIVERED, PENDING, OutboxRelay, RetryPolicy
+from gateway.delivery.outbox import DEAD, DELIVERED, PENDING, OutboxRelay
+from gateway.delivery.retry import RetryPolicy, Verdict, retry_after_seconds
 from gateway.delivery.transport import HttpTransport
 from gateway.demo.standins import StandIn
 from gateway.runtime import Runtime
-from gateway.store.models import DeliveryAttempt, ExchangeRecord, OutboxMessage
-from gateway.systems import SystemSpec
+from tests.delivery.servers import Destination
+from tests.delivery.support import BODY, Clock, attempt_codes, outbox_row, queue
 
-
-class Clock:
-    """A clock the test moves by hand, so backoff is exercised without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
+Relays = Callable[..., OutboxRelay]
 
 
 @pytest.fixture
@@ -41,65 +28,24 @@ def destination() -> Iterator[StandIn]:
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = Runtime.build(settings)
-    yield rt
-    rt.close()
-
-
-def make_relay(runtime: Runtime, clock: Clock, max_attempts: int = 4) -> OutboxRelay:
-    retry = RetryPolicy(max_attempts=max_attempts, base_seconds=1, max_seconds=8, lease_seconds=30)
-    return OutboxRelay(runtime.db, HttpTransport(5), runtime.sealer, retry, clock)
-
-
-def queue(runtime: Runtime, endpoint: str, clock: Clock, token: str | None = None) -> str:
-    """Write one accepted exchange and its outbox row, as the pipeline does."""
-    attempt = Attempt(recorded_at=clock(), decision=ALLOWED, source="src", destination="dst")
-    with runtime.db.unit_of_work() as session:
-        if session.get(systems.System, "dst") is None:
-            spec = SystemSpec(
-                id="dst",
-                name="Destination",
-                adapter="opencrvs",
-                endpoint=endpoint,
-                jurisdiction="KEN",
-                outbound_token=token,
-            )
-            systems.register(session, spec, runtime.sealer)
-        session.execute(insert(ExchangeRecord), ExchangeRecord.values(attempt))
-        session.flush()
-        session.add(
-            OutboxMessage(
-                exchange_id=attempt.id,
-                destination="dst",
-                body=b'{"n": 1}',
-                content_type="application/json",
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=clock(),
-            )
-        )
-    return attempt.id
-
-
-def outbox_row(runtime: Runtime, exchange_id: str) -> OutboxMessage:
-    with runtime.db.unit_of_work() as session:
-        return session.scalars(
-            select(OutboxMessage).where(OutboxMessage.exchange_id == exchange_id)
-        ).one()
+def applying() -> Iterator[Destination]:
+    server = Destination()
+    yield server
+    server.stop()
 
 
 def test_delivers_with_idempotency_key_and_sealed_token(
-    runtime: Runtime, destination: StandIn
+    runtime: Runtime, relays: Relays, destination: StandIn
 ) -> None:
     clock = Clock()
     exchange_id = queue(runtime, destination.url, clock, token="secret-outbound-token")
 
-    assert make_relay(runtime, clock).drain() == 1
+    assert relays(clock).drain() == 1
 
     [received] = destination.received
     assert received.headers["Idempotency-Key"] == exchange_id
     assert received.headers["Authorization"] == "Bearer secret-outbound-token"
+    assert received.body == BODY  # opened for sending, sealed at rest
     row = outbox_row(runtime, exchange_id)
     assert (row.status, row.attempts, row.body) == (DELIVERED, 1, None)
     with runtime.db.unit_of_work() as session:
@@ -108,12 +54,12 @@ def test_delivers_with_idempotency_key_and_sealed_token(
 
 
 def test_server_error_is_retried_after_backoff_then_delivered(
-    runtime: Runtime, destination: StandIn
+    runtime: Runtime, relays: Relays, destination: StandIn
 ) -> None:
     clock = Clock()
     destination.status = 503
     exchange_id = queue(runtime, destination.url, clock)
-    relay = make_relay(runtime, clock)
+    relay = relays(clock)
 
     assert relay.drain() == 1
     row = outbox_row(runtime, exchange_id)
@@ -124,19 +70,15 @@ def test_server_error_is_retried_after_backoff_then_delivered(
     clock.advance(1)
     assert relay.drain() == 1
     assert outbox_row(runtime, exchange_id).status == DELIVERED
-    with runtime.db.unit_of_work() as session:
-        codes = session.scalars(
-            select(DeliveryAttempt.status_code).where(DeliveryAttempt.exchange_id == exchange_id)
-        ).all()
-    assert sorted(codes) == [202, 503]
+    assert sorted(c or 0 for c in attempt_codes(runtime, exchange_id)) == [202, 503]
 
 
 def test_unreachable_destination_goes_dead_after_max_attempts_and_keeps_the_body(
-    runtime: Runtime,
+    runtime: Runtime, relays: Relays
 ) -> None:
     clock = Clock()
     exchange_id = queue(runtime, "http://127.0.0.1:9/closed", clock)
-    relay = make_relay(runtime, clock, max_attempts=3)
+    relay = relays(clock, max_attempts=3)
 
     for _ in range(3):
         relay.drain()
@@ -144,42 +86,94 @@ def test_unreachable_destination_goes_dead_after_max_attempts_and_keeps_the_body
 
     row = outbox_row(runtime, exchange_id)
     assert (row.status, row.attempts) == (DEAD, 3)
-    assert row.body == b'{"n": 1}'  # a dead letter keeps its message for the operator
+    assert row.body is not None and BODY not in row.body  # kept for the operator, sealed
     assert row.last_error == "ConnectError"
 
 
-def test_client_error_is_a_dead_letter_at_once(runtime: Runtime, destination: StandIn) -> None:
+def test_client_error_is_a_dead_letter_at_once(
+    runtime: Runtime, relays: Relays, destination: StandIn
+) -> None:
     clock = Clock()
     destination.status = 400
     exchange_id = queue(runtime, destination.url, clock)
 
-    make_relay(runtime, clock).drain()
+    relays(clock).drain()
 
     assert outbox_row(runtime, exchange_id).status == DEAD
 
 
-def test_too_many_requests_is_retried(runtime: Runtime, destination: StandIn) -> None:
+def test_too_many_requests_is_retried(
+    runtime: Runtime, relays: Relays, destination: StandIn
+) -> None:
     clock = Clock()
     destination.status = 429
     exchange_id = queue(runtime, destination.url, clock)
 
-    make_relay(runtime, clock).drain()
+    relays(clock).drain()
 
     assert outbox_row(runtime, exchange_id).status == PENDING
 
 
-def test_a_leased_message_is_not_claimed_by_a_second_relay(
-    runtime: Runtime, destination: StandIn
+def test_a_conflict_on_our_idempotency_key_counts_as_delivered(
+    runtime: Runtime, relays: Relays, applying: Destination
+) -> None:
+    """The destination applied an earlier send whose answer was lost: 409 is delivered."""
+    clock = Clock()
+    exchange_id = queue(runtime, applying.url, clock)
+    applying.applied[exchange_id] = 1  # applied before, by a send whose answer never came
+
+    relays(clock).drain()
+
+    row = outbox_row(runtime, exchange_id)
+    assert (row.status, row.body, row.last_error) == (DELIVERED, None, None)
+    assert attempt_codes(runtime, exchange_id) == [409]
+
+
+@pytest.mark.parametrize(("retry_after", "floor"), [("5", 5), ("100", 8)])
+def test_retry_after_is_honoured_up_to_the_backoff_max(
+    runtime: Runtime, relays: Relays, applying: Destination, retry_after: str, floor: float
 ) -> None:
     clock = Clock()
-    exchange_id = queue(runtime, destination.url, clock)
-    first, second = make_relay(runtime, clock), make_relay(runtime, clock)
+    applying.status, applying.headers = 503, {"Retry-After": retry_after}
+    exchange_id = queue(runtime, applying.url, clock)
 
-    assert first._claim(10) == [outbox_row(runtime, exchange_id).id]
-    assert second._claim(10) == []  # still leased by the first relay
-    clock.advance(31)  # the first relay died: its lease runs out
-    assert second.drain() == 1
-    assert len(destination.received) == 1
+    relays(clock).drain()  # backoff alone would say 0.5 to 1 s; the cap is 8 s
+
+    wait = outbox_row(runtime, exchange_id).next_attempt_at - clock()
+    assert wait == dt.timedelta(seconds=floor)
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    assert retry_after_seconds({"retry-after": "120"}, now) == 120
+    assert retry_after_seconds({"retry-after": "Mon, 23 Nov 2026 12:01:30 GMT"}, now) == 90
+    assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert retry_after_seconds({}, now) is None
+
+
+def test_the_transport_returns_the_whole_answer_with_its_body_capped(
+    applying: Destination,
+) -> None:
+    applying.status, applying.headers = 503, {"Retry-After": "7", "X-Fault": "overloaded"}
+    applying.answer = b"x" * 100_000
+    transport = HttpTransport(5, body_cap=1000)
+    try:
+        response = transport.post(applying.url, b"{}", {"Idempotency-Key": "k" * 16})
+    finally:
+        transport.close()
+
+    assert response.status == 503
+    assert (response.headers["retry-after"], response.headers["x-fault"]) == ("7", "overloaded")
+    assert response.body == b"x" * 1000
+    assert response.elapsed_seconds > 0
+
+
+def test_verdicts() -> None:
+    retry = RetryPolicy(max_attempts=3)
+    assert retry.verdict(200, 1) is retry.verdict(409, 1) is Verdict.DELIVERED
+    assert retry.verdict(400, 1) is retry.verdict(404, 1) is Verdict.DEAD
+    assert retry.verdict(429, 1) is retry.verdict(503, 1) is retry.verdict(None, 2) is Verdict.RETRY
+    assert retry.verdict(503, 3) is Verdict.DEAD
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -189,13 +183,15 @@ def test_backoff_grows_and_is_capped() -> None:
         assert ceiling / 2 <= delay <= ceiling
 
 
-def test_each_message_is_sent_once_when_relays_race(runtime: Runtime, destination: StandIn) -> None:
+def test_each_message_is_sent_once_when_relays_race(
+    runtime: Runtime, relays: Relays, destination: StandIn
+) -> None:
     clock = Clock()
     ids = {queue(runtime, destination.url, clock) for _ in range(20)}
-    relays = [make_relay(runtime, clock) for _ in range(3)]
+    racing = [relays(clock) for _ in range(3)]
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        sent = sum(pool.map(lambda relay: relay.drain(), relays))
+        sent = sum(pool.map(lambda relay: relay.drain(), racing))
 
     assert sent == 20
     assert destination.hits == 20  # no message went out twice
