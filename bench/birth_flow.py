@@ -166,6 +166,7 @@ def main() -> None:
                     CIVIL_REGISTRY, "birth-notification", "consent", f"bench-{uuid.uuid4()}"
                 )
                 headers["Authorization"] = f"Bearer {credential}"
+                headers["Content-Type"] = "application/json"
                 return headers
 
             bare_url = f"http://127.0.0.1:{bare_port}/exchanges"

@@ -92,6 +92,9 @@ def send(
     agreement: Agreement = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key (default: random).")] = None,
     url: Annotated[str, typer.Option(help="Gateway base URL.")] = "http://127.0.0.1:8000",
+    content_type: Annotated[
+        str, typer.Option(help="The file's media type, as the source adapter reads it.")
+    ] = "application/json",
 ) -> None:
     """Send a file as an exchange, with the system credential in $GATEWAY_CREDENTIAL."""
     credential = os.environ.get("GATEWAY_CREDENTIAL")
@@ -100,6 +103,7 @@ def send(
         raise typer.Exit(2)
     headers = _envelope(to, type_, purpose, basis, agreement, key)
     headers["Authorization"] = f"Bearer {credential}"
+    headers["Content-Type"] = content_type
     try:
         response = httpx.post(f"{url}/exchanges", content=message.read_bytes(), headers=headers)
     except httpx.HTTPError as exc:

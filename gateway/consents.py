@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,9 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from gateway.canonical import Consent, DataCategory, Identifier
+from gateway.canonical import Consent, DataCategory, Identifier, Text
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ConflictError, NotFoundError
+from gateway.ids import is_uuid, new_id
 from gateway.store.models import ConsentRow, table_of
 from gateway.store.prepared import Statement, Transaction
 from gateway.systems import get as get_system
@@ -27,7 +27,7 @@ class ConsentGrant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject: Identifier
-    recipient: str = Field(min_length=1, max_length=64)
+    recipient: Text = Field(min_length=1, max_length=64)
     purpose: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     categories: frozenset[DataCategory] = Field(min_length=1)
     expires_at: AwareDatetime | None = None
@@ -38,7 +38,7 @@ def grant(
 ) -> ConsentRow:
     get_system(session, request.recipient)
     row = ConsentRow(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         subject=pseudonymiser.pseudonym(request.subject.scheme, request.subject.value),
         recipient=request.recipient,
         purpose=request.purpose,
@@ -60,7 +60,8 @@ def withdraw(session: Session, consent_id: str, now: dt.datetime) -> ConsentRow:
 
 
 def get(session: Session, consent_id: str) -> ConsentRow:
-    row = session.get(ConsentRow, consent_id)
+    """Return a consent; an id that is not a UUID is simply not found."""
+    row = session.get(ConsentRow, consent_id) if is_uuid(consent_id) else None
     if row is None:
         raise NotFoundError(f"no consent {consent_id!r}")
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -10,13 +11,17 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.canonical.countries import Country
+from gateway.canonical.text import Text
 from gateway.crypto import Sealer, hash_credential
 from gateway.errors import AuthenticationError, ConflictError, NotFoundError
 from gateway.store.db import Database
 from gateway.store.models import System, table_of
+
+SYSTEM_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 class SystemSpec(BaseModel):
@@ -25,13 +30,13 @@ class SystemSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
-    name: str = Field(min_length=1, max_length=200)
-    adapter: str = Field(min_length=1, max_length=64)
+    name: Text = Field(min_length=1, max_length=200)
+    adapter: Text = Field(min_length=1, max_length=64)
     endpoint: HttpUrl | None = None
     # The state that controls the system: an embassy of X anywhere is X. None = unknown, and
     # the origin guard then denies every transfer to it.
     jurisdiction: Country | None = None
-    outbound_token: str | None = Field(default=None, max_length=4096, repr=False)
+    outbound_token: Text | None = Field(default=None, max_length=4096, repr=False)
 
 
 def new_credential() -> str:
@@ -53,6 +58,10 @@ def register(session: Session, spec: SystemSpec, sealer: Sealer) -> tuple[System
         outbound_token_sealed=sealer.seal(spec.outbound_token) if spec.outbound_token else None,
     )
     session.add(system)
+    try:
+        session.flush()  # a concurrent registration of the same id fails here, not after 201
+    except IntegrityError as exc:
+        raise ConflictError(f"system {spec.id!r} already exists") from exc
     return system, credential
 
 
@@ -72,7 +81,8 @@ def move(session: Session, system_id: str, endpoint: str) -> System:
 
 
 def get(session: Session, system_id: str) -> System:
-    system = session.get(System, system_id)
+    """Return a system; an id that no system could have is simply not found."""
+    system = session.get(System, system_id) if SYSTEM_ID.fullmatch(system_id) else None
     if system is None:
         raise NotFoundError(f"no system {system_id!r}")
     return system
@@ -125,6 +135,12 @@ class Directory:
 
     def get(self, system_id: str) -> Entry | None:
         return self._current().by_id.get(system_id)
+
+    def recognises(self, credential: str | None) -> bool:
+        """Tell whether a credential belongs to a registered system."""
+        if not credential:
+            return False
+        return hash_credential(credential) in self._current().by_credential
 
     def authenticate(self, credential: str | None) -> Entry:
         """Return the system holding this credential, or fail without saying what was wrong."""

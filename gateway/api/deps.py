@@ -1,14 +1,17 @@
-"""Request dependencies: the runtime, the caller's identity, a unit of work."""
+"""Request dependencies: the runtime and the caller's identity.
+
+No dependency opens a unit of work: FastAPI closes a dependency after the answer is sent, so
+a commit there would follow the answer. Each route opens its own, in its body, and answers
+after it has committed (`Database.unit_of_work`).
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from gateway.errors import ForbiddenError
 from gateway.runtime import Runtime
@@ -29,11 +32,6 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def unit_of_work(rt: Annotated[Runtime, Depends(runtime)]) -> Iterator[Session]:
-    with rt.db.unit_of_work() as session:
-        yield session
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who is calling: the administrator, or one registered system."""
@@ -44,7 +42,9 @@ class Caller:
 
 def caller(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Caller:
     token = bearer(request)
-    if token and hmac.compare_digest(token, rt.settings.resolved_admin_token()):
+    # Compared as bytes: compare_digest refuses str holding non-ASCII, which a header may.
+    admin_token = rt.settings.resolved_admin_token().encode()
+    if token and hmac.compare_digest(token.encode(), admin_token):
         return Caller(admin=True)
     return Caller(admin=False, system_id=rt.directory.authenticate(token).id)
 
@@ -55,7 +55,6 @@ def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
     return who
 
 
-SessionDep = Annotated[Session, Depends(unit_of_work)]
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 CallerDep = Annotated[Caller, Depends(caller)]
 AdminDep = Annotated[Caller, Depends(admin)]

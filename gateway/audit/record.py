@@ -9,12 +9,12 @@ become a leaf of a Merkle tree without changing shape.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gateway.crypto import canonical_json, sha256_hex
+from gateway.ids import new_id
 
 ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
 
@@ -23,7 +23,7 @@ ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
 class Attempt:
     """What is known about an attempt so far; filled in as it walks the pipeline."""
 
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=new_id)
     recorded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     source: str | None = None
     destination: str | None = None

@@ -204,6 +204,7 @@ class DemoEnvironment:
             destination, "birth-notification", "consent", key or f"demo-{uuid.uuid4()}"
         )
         headers["Authorization"] = f"Bearer {self.credentials[REGISTRATION]}"
+        headers["Content-Type"] = "application/json"
         return headers
 
     def submit_birth(

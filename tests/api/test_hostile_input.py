@@ -8,6 +8,7 @@ attempt checked to leave one invalid record and nothing else), but with the gate
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -55,6 +56,23 @@ def test_340000_empty_individuals_get_a_small_answer(env: DemoEnvironment) -> No
     assert answer["exchange_id"] == record["id"]
     assert 0 < len(answer["problems"]) == answer["problem_count"] <= MAX_PROBLEMS
     assert {"location": "/individuals", "message": "violates maxItems 3"} in answer["problems"]
+
+
+def test_health_answers_while_hostile_bodies_are_read(env: DemoEnvironment) -> None:
+    """A large body is read in a worker thread: the loop still answers everyone else.
+
+    How long each wait is, is measured by `python -m bench.hostile_input`, not asserted here.
+    """
+    body = b'{"individuals": [' + b",".join([b"{}"] * 340_000) + b"]}"
+    with ThreadPoolExecutor(4) as clients:
+        hostile = [clients.submit(post, env, body) for _ in range(4)]
+        health = []
+        while not all(h.done() for h in hostile):
+            health.append(httpx.get(f"{env.gateway_url}/health", timeout=10).status_code)
+        answers = [h.result() for h in hostile]
+
+    assert health and set(health) == {200}
+    assert [a.status_code for a in answers] == [422] * 4
 
 
 FAULTY = b'{"x": [' + b",".join([b'"\\u0001"'] * 100_000) + b"]}"  # 100,000 problems
