@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-import uvicorn
 from anyio import CapacityLimiter
 from fastapi import FastAPI
+from starlette.requests import ClientDisconnect
 
-from gateway.api import consents, errors, exchanges, health, systems
+from gateway.api import consents, edge, errors, exchanges, health, server, systems
+from gateway.api.throttle import FailedAuthentications, Throttle
 from gateway.config import Settings
 from gateway.runtime import Runtime
 from gateway.store.group import GroupCommit
@@ -23,10 +25,10 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     commits = GroupCommit(runtime.db)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if relay:
             runtime.start_relay()
-        yield
+        yield server.lifespan_state(runtime.settings)  # the server's limits on header blocks
         await commits.close()
         runtime.close()
 
@@ -40,6 +42,12 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     app.state.exchange_threads = CapacityLimiter(runtime.settings.exchange_threads)
     app.state.commits = commits
     errors.install(app)
+    app.add_exception_handler(ClientDisconnect, edge.on_hang_up)
+    # Outermost last: an unread body closes the connection, whoever answered; a throttled
+    # address is refused before its headers are even looked at.
+    app.add_middleware(edge.SingleHeaders)
+    app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
+    app.add_middleware(edge.CloseUnread)
     for module in (exchanges, systems, consents, health):
         app.include_router(module.router)
     return app
@@ -75,16 +83,10 @@ def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     the database and made the keys (`runtime`); so the settings must be those variables.
     """
     if workers == 1:
-        uvicorn.run(serving_app(runtime), host=host, port=port, log_level="warning")
+        server.run(serving_app(runtime), runtime.settings, host, port)
         return
     if runtime.settings != Settings():
         raise ValueError("worker processes read their settings from GATEWAY_* variables only")
     runtime.close()
-    uvicorn.run(
-        f"{__name__}:{from_environment.__name__}",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    target = f"{__name__}:{from_environment.__name__}"
+    server.run(target, runtime.settings, host, port, workers=workers)

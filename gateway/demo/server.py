@@ -8,20 +8,23 @@ import time
 
 import uvicorn
 
+from gateway.api import server
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
 
 
 class ServedGateway:
-    """The HTTP API of a runtime on a free local port, relay running, until stopped."""
+    """The HTTP API of a runtime on a free local port, relay running, until stopped.
+
+    Served with the options `gateway serve` uses (gateway/api/server.py), limits included.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="on")
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(server.config(create_app(runtime), runtime.settings))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="gateway-http"
         )
