@@ -13,7 +13,16 @@ from gateway.delivery.outbox import OutboxRelay
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transport import HttpTransport
 from gateway.runtime import Runtime
+from tests.delivery.servers import Destination
 from tests.delivery.support import Clock
+
+
+@pytest.fixture
+def applying() -> Iterator[Destination]:
+    """A destination that applies each Idempotency-Key once and answers 409 after."""
+    server = Destination()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

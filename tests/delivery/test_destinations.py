@@ -23,15 +23,8 @@ def hang() -> Iterator[Hang]:
     server.stop()
 
 
-@pytest.fixture
-def healthy() -> Iterator[Destination]:
-    server = Destination()
-    yield server
-    server.stop()
-
-
 def test_a_hung_destination_does_not_hold_up_a_healthy_one(
-    settings: Settings, hang: Hang, healthy: Destination
+    settings: Settings, hang: Hang, applying: Destination
 ) -> None:
     """20 messages to a destination that never answers, then 1 to a healthy one.
 
@@ -41,10 +34,10 @@ def test_a_hung_destination_does_not_hold_up_a_healthy_one(
     runtime = Runtime.build(settings.model_copy(update={"delivery_timeout_seconds": TIMEOUT}))
     try:
         stuck = [queue(runtime, hang.url, utc_now, destination="hung") for _ in range(20)]
-        fine = queue(runtime, healthy.url, utc_now, destination="healthy")
+        fine = queue(runtime, applying.url, utc_now, destination="healthy")
         runtime.start_relay()
 
-        assert wait_until(lambda: healthy.applied[fine] == 1, 2 * TIMEOUT)
+        assert wait_until(lambda: applying.applied[fine] == 1, 2 * TIMEOUT)
         assert outbox_row(runtime, fine).status == DELIVERED
         assert {outbox_row(runtime, e).status for e in stuck} == {PENDING}
     finally:
@@ -76,11 +69,11 @@ def test_a_dead_destination_costs_one_timeout_per_pass(
 
 
 def test_messages_to_one_destination_go_in_acceptance_order(
-    runtime: Runtime, relays: Relays, healthy: Destination
+    runtime: Runtime, relays: Relays, applying: Destination
 ) -> None:
     clock = Clock()
-    ids = [queue(runtime, healthy.url, clock) for _ in range(10)]
+    ids = [queue(runtime, applying.url, clock) for _ in range(10)]
 
     relays(clock).drain()
 
-    assert healthy.order == ids
+    assert applying.order == ids

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -19,13 +19,6 @@ from tests.delivery.servers import Destination
 from tests.delivery.support import Clock, attempt_codes, outbox_row, queue, wait_until
 
 Relays = Callable[..., OutboxRelay]
-
-
-@pytest.fixture
-def applying() -> Iterator[Destination]:
-    server = Destination()
-    yield server
-    server.stop()
 
 
 def test_a_dead_relays_lease_runs_out_and_another_relay_sends(

@@ -27,13 +27,6 @@ def destination() -> Iterator[StandIn]:
     standin.stop()
 
 
-@pytest.fixture
-def applying() -> Iterator[Destination]:
-    server = Destination()
-    yield server
-    server.stop()
-
-
 def test_delivers_with_idempotency_key_and_sealed_token(
     runtime: Runtime, relays: Relays, destination: StandIn
 ) -> None:
