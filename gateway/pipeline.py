@@ -73,12 +73,14 @@ _QUEUE = Statement(insert(table_of(OutboxMessage)))
 class Inbound:
     """A submission as received: the caller's credential, envelope headers and body.
 
-    `body` is None when the body was over the size limit and was not read to the end.
+    `body` is None when it was not read: the caller is not authenticated, or `unread` says
+    why (over the size limit, or too slow to arrive); the attempt is recorded all the same.
     """
 
     credential: str | None
     headers: Mapping[str, str]
     body: bytes | None
+    unread: GatewayError | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ class Pipeline:
             received.source = self.directory.authenticate(inbound.credential)
             attempt.source = received.source.id
             if inbound.body is None:
-                raise PayloadTooLargeError("the message body is over the size limit")
+                raise inbound.unread or PayloadTooLargeError("the message body was not read")
             reader = self.adapters.get(received.source.adapter)
             check_content_type(reader, inbound.headers.get(CONTENT_TYPE))
             received.message = self._receive(inbound, received.source, attempt)

@@ -45,6 +45,9 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     app.add_exception_handler(ClientDisconnect, edge.on_hang_up)
     # Outermost last: an unread body closes the connection, whoever answered; a throttled
     # address is refused before its headers are even looked at.
+    # Every route's body is limited, before any parser sees it (a route that reads its own,
+    # like the exchange submission, turns the refusal into its recorded 413).
+    app.add_middleware(edge.BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(edge.SingleHeaders)
     app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
     app.add_middleware(edge.CloseUnread)

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Iterable
 
 from fastapi import Request, Response
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.errors import render
@@ -92,6 +94,42 @@ class CloseUnread:
             await send(message)
 
         await self.app(scope, reading, sending)
+
+
+class BodyLimit:
+    """Refuse a request body over the limit on every route, before any parser reads it.
+
+    The refusal is starlette's HTTPException(413), raised from the body read: FastAPI passes
+    that kind on, the error handlers render it as every other 413, and a route that reads its
+    body itself (the exchange submission) turns it into its recorded attempt. Why not
+    starlette's RequestBodyLimitMiddleware: it replaces any answer to a request that declared
+    too long a body with its own plain-text one, so the attempt's record could not be named.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        too_long = declared.isdigit() and int(declared) > self.max_bytes
+        size = 0
+
+        async def limited() -> Message:
+            nonlocal size
+            if too_long:
+                raise HTTPException(413)
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > self.max_bytes:
+                    raise HTTPException(413)
+            return message
+
+        await self.app(scope, limited, send)
 
 
 async def on_hang_up(request: Request, exc: Exception) -> Response:

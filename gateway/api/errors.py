@@ -17,6 +17,7 @@ from gateway.errors import (
     GatewayError,
     InvalidInput,
     NotFoundError,
+    PayloadTooLargeError,
     validation_problems,
 )
 
@@ -113,6 +114,8 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
             return render(request, NotFoundError("no such resource"))
+        if exc.status_code == PayloadTooLargeError.status:  # the app's body limit
+            return render(request, PayloadTooLargeError("the request body is over the size limit"))
         error = GatewayError(str(exc.detail))
         error.status, error.reason = exc.status_code, "http_error"
         return render(request, error)

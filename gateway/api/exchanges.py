@@ -9,6 +9,7 @@ from anyio import move_on_after, to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
+from starlette.exceptions import HTTPException
 
 from adapters.contract import CONTENT_TYPE
 from gateway.api.deps import Caller, CallerDep, RuntimeDep, bearer, runtime_of
@@ -16,7 +17,7 @@ from gateway.api.schemas import ExchangeAccepted, ExchangeStatus
 from gateway.audit.record import ALLOWED
 from gateway.config import Settings
 from gateway.envelope import ENVELOPE_HEADERS, HEADERS
-from gateway.errors import NotFoundError, RequestTimeoutError
+from gateway.errors import NotFoundError, PayloadTooLargeError, RequestTimeoutError
 from gateway.ids import is_uuid
 from gateway.pipeline import Inbound
 from gateway.store.models import DeliveryAttempt, ExchangeRecord, OutboxMessage
@@ -31,24 +32,24 @@ _JSON = "application/json"
 INLINE_BODY_BYTES = 64 * 1024
 
 
-async def read_capped(request: Request, settings: Settings) -> bytes | None:
-    """Read the body, or return None as soon as it is over the limit (the rest is not read).
+async def read_capped(request: Request, settings: Settings) -> bytes:
+    """Read the body; raise PayloadTooLargeError as soon as it is over the limit.
 
-    Raise RequestTimeoutError if it has not all come within the body timeout: a caller
-    trickling its body would otherwise hold the request open for as long as it liked.
+    The limit is the app's, on every route (edge.BodyLimit), and the rest is not read. Raise
+    RequestTimeoutError if the body has not all come within the body timeout: a caller
+    trickling it would hold the request for ever.
     """
-    limit, timeout = settings.max_body_bytes, settings.http_body_timeout_seconds
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    with move_on_after(timeout):
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
+    timeout = settings.http_body_timeout_seconds
+    chunks = []
+    try:
+        with move_on_after(timeout):
+            async for chunk in request.stream():
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except HTTPException as exc:
+        if exc.status_code == PayloadTooLargeError.status:
+            raise PayloadTooLargeError("the message body is over the size limit") from exc
+        raise
     raise RequestTimeoutError(f"the body did not arrive within {timeout:g} s")
 
 
@@ -72,11 +73,17 @@ async def submit(request: Request) -> Any:
     credential = bearer(request)
     # The caller is authenticated before its body is read: a stranger's body is never read,
     # and its attempt is recorded from the headers alone, as unauthenticated.
-    trusted = rt.directory.recognises(credential)
+    body, unread = None, None
+    if rt.directory.recognises(credential):
+        try:
+            body = await read_capped(request, rt.settings)
+        except (PayloadTooLargeError, RequestTimeoutError) as refused:
+            unread = refused
     inbound = Inbound(
         credential=credential,
         headers={h: value for h in READ_HEADERS if (value := headers.get(h)) is not None},
-        body=await read_capped(request, rt.settings) if trusted else None,
+        body=body,
+        unread=unread,
     )
     if rt.db.embedded:
         # Why not a worker thread: SQLite work is CPU-bound and takes turns anyway, so a
@@ -93,11 +100,11 @@ async def submit(request: Request) -> Any:
     else:
         threads = request.app.state.exchange_threads
         accepted = await to_thread.run_sync(rt.pipeline.submit, inbound, limiter=threads)
-    body = ExchangeAccepted(
+    answer = ExchangeAccepted(
         exchange_id=accepted.exchange_id, categories=accepted.categories, replay=accepted.replay
     )
     return Response(
-        body.model_dump_json(), status_code=200 if accepted.replay else 202, media_type=_JSON
+        answer.model_dump_json(), status_code=200 if accepted.replay else 202, media_type=_JSON
     )
 
 

@@ -9,6 +9,7 @@ and given back in another, so concurrent reads failed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,8 +26,8 @@ from gateway.demo.flow import (
     birth_notification,
 )
 from gateway.demo.server import ServedGateway
-from gateway.store.models import ExchangeRecord, OutboxMessage
-from tests.api.helpers import admin_headers, system_headers
+from gateway.store.models import ExchangeRecord, OutboxMessage, System
+from tests.api.helpers import BODY_LIMIT, admin_headers, system_headers
 
 WITHDRAWAL_TRIALS = 100
 
@@ -238,3 +239,31 @@ def test_every_racer_on_one_key_leaves_exactly_one_record_or_is_the_replay(
         recorded = set(session.scalars(select(ExchangeRecord.id)).all())
     assert {a.json()["exchange_id"] for a in conflicts} <= recorded
     assert winners <= recorded
+
+
+def streamed_json(size: int) -> Iterator[bytes]:
+    """A JSON object of about `size` bytes, sent chunked (no Content-Length)."""
+    yield b'{"id": "big-registry", "name": "'
+    for _ in range(size // 1024):
+        yield b"x" * 1024
+    yield b'", "adapter": "opencrvs"}'
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("path", ["/systems", "/consents"])
+def test_an_oversized_administration_body_is_refused_before_it_is_parsed(
+    served: ServedGateway, path: str, chunked: bool
+) -> None:
+    size = BODY_LIMIT * 4
+    body = streamed_json(size) if chunked else b"".join(streamed_json(size))
+    answer = httpx.post(
+        f"{served.url}{path}",
+        content=body,
+        headers={**admin_headers(served.runtime), "Content-Type": "application/json"},
+    )
+
+    assert answer.status_code == 413, answer.text
+    assert answer.json()["reason"] == "payload_too_large"
+    assert answer.headers["connection"] == "close"
+    with served.runtime.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(System)) == 0

@@ -6,6 +6,7 @@ Real sockets against a real server on 127.0.0.1: the test server is built from t
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -297,6 +298,12 @@ def test_a_trickled_body_is_answered_408_and_the_connection_closed(
     assert status == 408
     assert headers["connection"] == "close"
     assert b'"reason":"request_timeout"' in body
+    exchange_id = json.loads(body)["exchange_id"]  # the attempt is recorded, as timed out
+    with served.runtime.db.reading() as session:
+        record = session.scalars(
+            sql_select(ExchangeRecord).where(ExchangeRecord.id == exchange_id)
+        ).one()
+        assert (record.decision, record.reasons) == ("invalid", ["request_timeout"])
 
 
 # --- a client that hangs up ----------------------------------------------------------------
