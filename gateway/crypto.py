@@ -5,10 +5,6 @@ person without holding who they are, and nobody without the key can test a guess
 credentials are sealed with AES-GCM so a copy of the database does not hand out the keys to
 the destination systems. Message bodies waiting in the outbox are sealed by a `Keyring`, so a
 copy of the database (or of a dead row PostgreSQL has not yet vacuumed) holds no payload.
-
-GatewayError
-└── SealError            500  sealed_data_unreadable: the tag does not verify (altered, or
-    └── UnknownKeyError       unknown_key_id           moved to another row)
 """
 
 from __future__ import annotations
@@ -25,21 +21,9 @@ from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
 from Crypto.Random import get_random_bytes
 
-from gateway.errors import GatewayError
+from gateway.errors import SealError, UnknownKeyError
 
 _NONCE, _TAG = 12, 16
-
-
-class SealError(GatewayError):
-    """Sealed data cannot be opened: altered, moved to another row, or sealed by another key."""
-
-    reason = "sealed_data_unreadable"
-
-
-class UnknownKeyError(SealError):
-    """Sealed data names a key id this keyring does not hold (a retired or foreign key)."""
-
-    reason = "unknown_key_id"
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:
@@ -84,6 +68,25 @@ class Sealer(Protocol):
     def open(self, sealed: str) -> str: ...
 
 
+def _seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    """AES-256-GCM under a random nonce, the associated data authenticated: nonce | tag | text."""
+    nonce = get_random_bytes(_NONCE)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(associated)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return nonce + tag + ciphertext
+
+
+def _open(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+    """Open what `_seal` made; raise SealError if it does not verify."""
+    cipher = AES.new(key, AES.MODE_GCM, nonce=sealed[:_NONCE])
+    cipher.update(associated)
+    try:
+        return cipher.decrypt_and_verify(sealed[_NONCE + _TAG :], sealed[_NONCE : _NONCE + _TAG])
+    except ValueError as exc:
+        raise SealError("sealed data does not verify (altered, or not this row's)") from exc
+
+
 class AesGcmSealer:
     """AES-256-GCM with a random nonce; the output is base64(nonce | tag | ciphertext)."""
 
@@ -91,15 +94,15 @@ class AesGcmSealer:
         self._key = key
 
     def seal(self, plaintext: str) -> str:
-        nonce = get_random_bytes(12)
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        ciphertext, tag = cipher.encrypt_and_digest(plaintext.encode())
-        return base64.b64encode(nonce + tag + ciphertext).decode()
+        return base64.b64encode(_seal(self._key, plaintext.encode(), b"")).decode()
 
     def open(self, sealed: str) -> str:
-        raw = base64.b64decode(sealed)
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=raw[:12])
-        return cipher.decrypt_and_verify(raw[28:], raw[12:28]).decode()
+        """Open a sealed secret; raise SealError if it is not one this key sealed."""
+        try:
+            raw = base64.b64decode(sealed, validate=True)
+        except ValueError as exc:
+            raise SealError("sealed data is not base64") from exc
+        return _open(self._key, raw, b"").decode()
 
 
 class BodySealer(Protocol):
@@ -142,25 +145,14 @@ class Keyring:
 
     def seal(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]:
         """Seal under the current key; return its id and the sealed bytes."""
-        nonce = get_random_bytes(_NONCE)
-        cipher = AES.new(self._keys[self._current], AES.MODE_GCM, nonce=nonce)
-        cipher.update(associated)
-        ciphertext, tag = cipher.encrypt_and_digest(plaintext)
-        return self._current, nonce + tag + ciphertext
+        return self._current, _seal(self._keys[self._current], plaintext, associated)
 
     def open(self, key_id: str, sealed: bytes, associated: bytes) -> bytes:
         """Open bytes sealed under `key_id`; raise SealError if they do not verify."""
         key = self._keys.get(key_id)
         if key is None:
             raise UnknownKeyError(f"sealed under key id {key_id!r}, which this keyring lacks")
-        cipher = AES.new(key, AES.MODE_GCM, nonce=sealed[:_NONCE])
-        cipher.update(associated)
-        try:
-            return cipher.decrypt_and_verify(
-                sealed[_NONCE + _TAG :], sealed[_NONCE : _NONCE + _TAG]
-            )
-        except ValueError as exc:
-            raise SealError("sealed data does not verify (altered, or not this row's)") from exc
+        return _open(key, sealed, associated)
 
 
 def key_id(key: bytes) -> str:

@@ -17,6 +17,9 @@ GatewayError
 ├── RequestTimeoutError       408  request_timeout: the body did not arrive in time
 ├── TooManyFailedAuthenticationsError  429  too_many_failed_authentications (Retry-After)
 ├── HeadersTooLargeError      431  headers_too_large: answered by the server, before any route
+├── SealError                 500  sealed_data_unreadable: sealed data does not verify (altered,
+│   │                              moved to another row); an outbox message's failed attempt
+│   └── UnknownKeyError            unknown_key_id: sealed under a key the keyring lacks
 └── ConfigurationError        500  a shipped file (adapter, mapping, policy) is broken;
                                    raised at start-up, never in the middle of an exchange
 
@@ -173,3 +176,15 @@ class TooManyFailedAuthenticationsError(GatewayError):
 class HeadersTooLargeError(GatewayError):
     status = 431
     reason = "headers_too_large"
+
+
+class SealError(GatewayError):
+    """Sealed data cannot be opened: altered, moved to another row, or sealed by another key."""
+
+    reason = "sealed_data_unreadable"
+
+
+class UnknownKeyError(SealError):
+    """Sealed data names a key id the keyring does not hold (a retired or foreign key)."""
+
+    reason = "unknown_key_id"

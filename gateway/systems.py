@@ -29,7 +29,7 @@ class SystemSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    id: str = Field(pattern=f"^{SYSTEM_ID.pattern}$")
     name: Text = Field(min_length=1, max_length=200)
     adapter: Text = Field(min_length=1, max_length=64)
     endpoint: HttpUrl | None = None

@@ -115,7 +115,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        too_long = declared.isdigit() and int(declared) > self.max_bytes
+        too_long = declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes
         size = 0
 
         async def limited() -> Message:

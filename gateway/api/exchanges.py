@@ -32,7 +32,7 @@ _JSON = "application/json"
 INLINE_BODY_BYTES = 64 * 1024
 
 
-async def read_capped(request: Request, settings: Settings) -> bytes:
+async def read_body(request: Request, settings: Settings) -> bytes:
     """Read the body; raise PayloadTooLargeError as soon as it is over the limit.
 
     The limit is the app's, on every route (edge.BodyLimit), and the rest is not read. Raise
@@ -76,7 +76,7 @@ async def submit(request: Request) -> Any:
     body, unread = None, None
     if rt.directory.recognises(credential):
         try:
-            body = await read_capped(request, rt.settings)
+            body = await read_body(request, rt.settings)
         except (PayloadTooLargeError, RequestTimeoutError) as refused:
             unread = refused
     inbound = Inbound(

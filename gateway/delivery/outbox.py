@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from gateway.crypto import BodySealer, Sealer, SealError
+from gateway.crypto import BodySealer, Sealer
 from gateway.delivery import lease
 from gateway.delivery.bodies import open_body
 from gateway.delivery.lease import Claimed, Heartbeat, LeasePolicy
 from gateway.delivery.retry import SLOW_DOWN, RetryPolicy, Verdict, retry_after_seconds
 from gateway.delivery.transport import Response, Transport, TransportError
-from gateway.store.db import Database, truncate_log
+from gateway.errors import SealError
+from gateway.store.db import Database
 from gateway.store.models import DeliveryAttempt, OutboxMessage, System
 
 __all__ = ["DEAD", "DELIVERED", "PENDING", "OutboxRelay", "Pass", "RetryPolicy"]
@@ -125,7 +126,7 @@ class OutboxRelay:
         return Pass(len(claimed), sends)
 
     def compact(self) -> None:
-        """If a body was erased since the last call, truncate SQLite's log (see truncate_log).
+        """If a body was erased since the last call, truncate SQLite's log (Database.truncate_log).
 
         If a reader kept the log from being cut, the next call tries again.
         """
@@ -134,7 +135,7 @@ class OutboxRelay:
         self._erased.clear()
         done = False
         try:
-            done = truncate_log(self.db)
+            done = self.db.truncate_log()
         finally:
             if not done:
                 self._erased.set()
@@ -214,7 +215,7 @@ class OutboxRelay:
         if loaded.outbound_token_sealed:
             try:
                 token = self.sealer.open(loaded.outbound_token_sealed)
-            except ValueError as exc:  # sealed under another master secret, or altered
+            except SealError as exc:  # sealed under another master secret, or altered
                 raise _Unsendable("outbound_credential_unreadable") from exc
             headers["Authorization"] = "Bearer " + token
         return loaded.endpoint, body, headers

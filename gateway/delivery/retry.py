@@ -60,7 +60,7 @@ def retry_after_seconds(headers: Mapping[str, str], now: dt.datetime) -> float |
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit takes "²", which float refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -81,25 +81,8 @@ def _create_private(database_file: Path | None) -> None:
         return
     try:
         os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+    except (FileExistsError, FileNotFoundError):  # made before; or no folder, as SQLite will say
         pass
-    except FileNotFoundError:  # no such folder: SQLite reports it when it first connects
-        pass
-
-
-def truncate_log(db: Database) -> bool:
-    """Copy SQLite's write-ahead log into the database file and cut the log to nothing.
-
-    Why: erased bodies leave copies in the log until it is checkpointed and overwritten; a
-    truncating checkpoint removes them now. Off the request path (the relay calls it after
-    erasing), and in the writers' turn, so no writer waits in SQLite's busy handler.
-    Returns False if a reader kept the log from being cut (try again later).
-    """
-    if not db.embedded:
-        return True
-    with db.unit_of_work() as session:
-        busy, _, _ = session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-    return not busy
 
 
 def _ping_after_idling(engine: Engine, idle_seconds: float) -> None:
@@ -279,6 +262,21 @@ class Database:
             os.fdatasync(fd)
         finally:
             os.close(fd)
+
+    def truncate_log(self) -> bool:
+        """Copy SQLite's write-ahead log into the database file and cut the log to nothing.
+
+        Why: erased bodies leave copies in the log until it is checkpointed and overwritten; a
+        truncating checkpoint removes them now. Off the request path (the relay calls it after
+        erasing), and in the writers' turn, so no writer waits in SQLite's busy handler.
+        Returns False if a reader kept the log from being cut (try again later).
+        """
+        if not self.embedded:
+            return True
+        with self.unit_of_work() as session:
+            checkpoint = session.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = checkpoint.one()
+        return not busy
 
     @contextmanager
     def scratch(self) -> Iterator[Transaction]:

@@ -141,6 +141,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds({"retry-after": "120"}, now) == 120
     assert retry_after_seconds({"retry-after": "Mon, 23 Nov 2026 12:01:30 GMT"}, now) == 90
     assert retry_after_seconds({"retry-after": "soon"}, now) is None
+    assert retry_after_seconds({"retry-after": "\u00b2"}, now) is None  # a digit, not a number
     assert retry_after_seconds({}, now) is None
 
 

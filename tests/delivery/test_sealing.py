@@ -15,12 +15,13 @@ from sqlalchemy import insert, select, text, update
 
 from gateway.audit.record import ALLOWED, Attempt
 from gateway.config import Settings
-from gateway.crypto import Keyring, SealError, UnknownKeyError, derive_key, key_id
+from gateway.crypto import Keyring, derive_key, key_id
 from gateway.delivery.outbox import DELIVERED, PENDING, OutboxRelay
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment, birth_notification, wait_for
 from gateway.demo.server import ServedGateway
+from gateway.errors import SealError, UnknownKeyError
 from gateway.runtime import Runtime
-from gateway.store.db import make_engine, truncate_log
+from gateway.store.db import make_engine
 from gateway.store.models import ExchangeRecord, OutboxMessage, System, table_of
 from tests.delivery.servers import Destination
 from tests.delivery.support import BODY, Clock, attempt_codes, outbox_row, queue
@@ -135,7 +136,7 @@ def test_delivered_bodies_leave_no_trace_and_queued_ones_are_sealed(settings: Se
         assert len(sealed) == 20
         assert not any(NAME.encode() in body for body in sealed)
 
-        truncate_log(runtime.db)  # as SQLite's own checkpoints do: bodies in the file itself
+        runtime.db.truncate_log()  # as SQLite's own checkpoints do: bodies in the file itself
         runtime.start_relay()
         registry = env.standins[CIVIL_REGISTRY]
         assert wait_for(lambda: len(registry.received) == 20)
