@@ -2,9 +2,17 @@
 
 from gateway.canonical.categories import DataCategory
 from gateway.canonical.consent import Consent
-from gateway.canonical.countries import Country, UnknownCountryError, normalise_country
+from gateway.canonical.countries import (
+    AmbiguousCountryError,
+    Countries,
+    Country,
+    UnknownCountryError,
+    country_codes,
+    normalise_country,
+)
 from gateway.canonical.envelope import Envelope, LegalBasis
 from gateway.canonical.events import BirthEvent, BirthRegistration, Payload, identifier_of
+from gateway.canonical.identifiers import normalise_identifier
 from gateway.canonical.person import (
     BirthDate,
     FamilyLink,
@@ -19,10 +27,12 @@ from gateway.canonical.person import (
 from gateway.canonical.text import Text
 
 __all__ = [
+    "AmbiguousCountryError",
     "BirthDate",
     "BirthEvent",
     "BirthRegistration",
     "Consent",
+    "Countries",
     "Country",
     "DataCategory",
     "Envelope",
@@ -38,6 +48,8 @@ __all__ = [
     "Sex",
     "Text",
     "UnknownCountryError",
+    "country_codes",
     "identifier_of",
     "normalise_country",
+    "normalise_identifier",
 ]

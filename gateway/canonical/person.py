@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.canonical.categories import DataCategory
-from gateway.canonical.countries import Country
+from gateway.canonical.countries import Countries, Country
 from gateway.canonical.text import Text
 
 
@@ -83,10 +83,10 @@ class Person(Canonical):
     names: list[PersonName] = Field(default_factory=list)
     sex: Sex = Sex.UNKNOWN
     birth_date: BirthDate | None = None
-    nationalities: list[Country] = Field(default_factory=list)
+    nationalities: Countries = Field(default_factory=list)
     country_of_origin: Country | None = None
-    former_habitual_residences: list[Country] = Field(default_factory=list)
-    feared_countries: list[Country] = Field(default_factory=list)
+    former_habitual_residences: Countries = Field(default_factory=list)
+    feared_countries: Countries = Field(default_factory=list)
     stateless: bool = False
     identifiers: list[Identifier] = Field(default_factory=list)
     documents: list[IdentityDocument] = Field(default_factory=list)

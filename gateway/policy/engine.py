@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
-from gateway.canonical import DataCategory, Envelope, LegalBasis
+from gateway.canonical import DataCategory, LegalBasis
 from gateway.policy.consent import check_consent, note_withdrawals
 from gateway.policy.model import Decision, PolicyRequest, RuleFired, categories_text
-from gateway.policy.origin import check_origin
+from gateway.policy.origin import check_origin, inherit
 from gateway.policy.rules import RuleSet
 
 PROTECTION_RULE = "protection data is never shared"
@@ -20,39 +21,27 @@ class PolicyEngine:
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.rules = RuleSet.load(directory)
 
-    @classmethod
-    def load(cls, directory: str | os.PathLike[str] | None = None) -> PolicyEngine:
-        """Load the shipped policy, or the one in `directory`; broken files raise here."""
-        return cls(directory)
-
     @property
     def version(self) -> str:
         """Return the digest of the policy files in force."""
         return self.rules.version
 
-    def granted_by_rule(self, envelope: Envelope) -> frozenset[DataCategory] | None:
-        """Return what the rule fitting this envelope lets go, or None if no rule fits.
-
-        A first answer, from the envelope alone: the origin guard may still deny, and
-        consent may narrow the categories; `decide` gives the answer.
-        """
-        rule = self.rules.match(envelope).rule
-        return None if rule is None else _shareable(rule.categories)
-
     def decide(self, request: PolicyRequest) -> Decision:
         """Answer allow or deny, with reason codes, the categories allowed and the trace."""
         trace: list[RuleFired] = []
+        request = replace(request, subjects=inherit(request.subjects))
+        risk = tuple(s.risk_countries for s in request.subjects)
 
         origin = check_origin(request)
         trace.extend(origin.trace)
         if origin.reasons:
-            return self._deny(origin.reasons, trace, None)
+            return self._deny(origin.reasons, trace, None, risk)
 
         match = self.rules.match(request.envelope)
         trace.extend(match.trace)
         if match.rule is None:
             trace.append(RuleFired("default", DEFAULT_RULE, "deny", "no rule allows it"))
-            return self._deny(match.reasons, trace, None)
+            return self._deny(match.reasons, trace, None, risk)
         rule = match.rule
 
         categories = _shareable(rule.categories)
@@ -65,7 +54,7 @@ class PolicyEngine:
             consent = check_consent(request, categories)
             trace.extend(consent.trace)
             if consent.reasons:
-                return self._deny(consent.reasons, trace, rule.text)
+                return self._deny(consent.reasons, trace, rule.text, risk)
             categories = consent.categories
         else:
             trace.extend(note_withdrawals(request))
@@ -83,7 +72,7 @@ class PolicyEngine:
             reason = "consent.categories" if _sendable(by_rule, payload) else "rules.categories"
             detail = "none of the payload's categories may be sent"
             trace.append(RuleFired("default", "minimum data", "deny", detail))
-            return self._deny((reason,), trace, rule.text)
+            return self._deny((reason,), trace, rule.text, risk)
 
         detail = f"allowed categories {categories_text(categories)}"
         trace.append(RuleFired("default", rule.text, "allow", detail))
@@ -94,9 +83,16 @@ class PolicyEngine:
             policy_version=self.version,
             trace=tuple(trace),
             rule=rule.text,
+            risk_countries=risk,
         )
 
-    def _deny(self, reasons: tuple[str, ...], trace: list[RuleFired], rule: str | None) -> Decision:
+    def _deny(
+        self,
+        reasons: tuple[str, ...],
+        trace: list[RuleFired],
+        rule: str | None,
+        risk: tuple[frozenset[str], ...],
+    ) -> Decision:
         return Decision(
             allowed=False,
             reasons=reasons,
@@ -104,6 +100,7 @@ class PolicyEngine:
             policy_version=self.version,
             trace=tuple(trace),
             rule=rule,
+            risk_countries=risk,
         )
 
 

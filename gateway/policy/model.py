@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from gateway.canonical import Consent, DataCategory, Envelope, Identifier
+from gateway.canonical import Consent, DataCategory, Envelope, FamilyLink, Identifier
 
 Stage = Literal["origin", "rules", "consent", "default"]
 Outcome = Literal["allow", "deny", "info"]
@@ -31,13 +31,17 @@ class SystemInfo:
 class SubjectFacts:
     """One person an exchange is about, as far as the policy needs to know them.
 
-    `risk_countries` is already merged by the caller with what the gateway remembered, so a
-    message that omits them is still blocked. The identifier is kept out of repr.
+    `risk_countries` is what the message states merged with what the gateway remembered, so
+    a message that omits them is still blocked; the engine adds what the subject inherits
+    from parents in the same message (`ref`, `family_links`). The identifier is kept out of
+    repr.
     """
 
     pseudonym: str
     subject: Identifier | None = field(repr=False)
     risk_countries: frozenset[str]
+    ref: str | None = None
+    family_links: tuple[FamilyLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class Decision:
     policy_version: str
     trace: tuple[RuleFired, ...]
     rule: str | None
+    # Each subject's risk countries as decided on, inheritance included, in request order:
+    # what the gateway remembers of them from now on. Kept out of repr, like the subjects.
+    risk_countries: tuple[frozenset[str], ...] = field(default=(), repr=False)
 
 
 def categories_text(categories: Iterable[DataCategory]) -> str:

@@ -7,10 +7,15 @@ and nothing after it can undo a denial: not consent, not a rule, not an agreemen
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from gateway.canonical import Person, Relationship
-from gateway.canonical.countries import UnknownCountryError, is_state, normalise_country
+from gateway.canonical import FamilyLink, Person, Relationship
+from gateway.canonical.countries import (
+    UnknownCountryError,
+    country_codes,
+    is_state,
+    normalise_country,
+)
 from gateway.policy.model import PolicyRequest, RuleFired, SubjectFacts
 
 RISK_RULE = "a subject's risk country is never a destination"
@@ -41,28 +46,50 @@ def inherited_risk(
 ) -> dict[str, frozenset[str]]:
     """Return each person's risk countries, with those inherited from parents, by `ref`.
 
+    `remembered` (by `ref`) adds what the gateway recalled of each person before inheriting,
+    so a parent's remembered origin reaches the child too. See `_inherit`.
+    """
+    remembered = remembered or {}
+    stated = {
+        p.ref: frozenset(p.risk_countries()) | frozenset(remembered.get(p.ref, ())) for p in persons
+    }
+    return _inherit(stated, {p.ref: p.family_links for p in persons})
+
+
+def inherit(subjects: Sequence[SubjectFacts]) -> tuple[SubjectFacts, ...]:
+    """Return the subjects with the risk countries each inherits from parents among them."""
+    refs = [s.ref or s.pseudonym for s in subjects]
+    stated: dict[str, frozenset[str]] = {}
+    for ref, subject in zip(refs, subjects, strict=True):
+        stated[ref] = stated.get(ref, frozenset()) | subject.risk_countries
+    links = {ref: s.family_links for ref, s in zip(refs, subjects, strict=True)}
+    risk = _inherit(stated, links)
+    return tuple(
+        replace(s, risk_countries=risk[ref]) for ref, s in zip(refs, subjects, strict=True)
+    )
+
+
+def _inherit(
+    stated: Mapping[str, frozenset[str]], links: Mapping[str, Iterable[FamilyLink]]
+) -> dict[str, frozenset[str]]:
+    """Add to each person's risk countries those of their parents, transitively.
+
     Why: a child born to refugee parents must never be reported to the parents' country of
     origin, even when the child's own record names no country. A MOTHER or FATHER link on P
     pointing at X makes X a parent of P; a CHILD link on P pointing at X makes X a child of P.
     Inheritance is transitive (a grandparent's risk reaches the grandchild). Links to people
-    outside `persons` are ignored. `remembered` (by `ref`) adds what the gateway recalled of
-    each person before inheriting, so a parent's remembered origin reaches the child too.
+    outside `stated` are ignored.
     """
-    remembered = remembered or {}
-    risk: dict[str, set[str]] = {}
-    parents: dict[str, set[str]] = {}
-    for person in persons:
-        risk.setdefault(person.ref, set()).update(person.risk_countries())
-        risk[person.ref].update(remembered.get(person.ref, ()))
-        parents.setdefault(person.ref, set())
-    for person in persons:
-        for link in person.family_links:
-            if link.person_ref not in risk or link.person_ref == person.ref:
+    risk = {ref: set(countries) for ref, countries in stated.items()}
+    parents: dict[str, set[str]] = {ref: set() for ref in risk}
+    for ref, its_links in links.items():
+        for link in its_links:
+            if link.person_ref not in risk or link.person_ref == ref:
                 continue
             if link.relationship in _PARENT_OF_HOLDER:
-                parents[person.ref].add(link.person_ref)
+                parents[ref].add(link.person_ref)
             elif link.relationship is Relationship.CHILD:
-                parents[link.person_ref].add(person.ref)
+                parents[link.person_ref].add(ref)
     changed = True
     while changed:  # sets only grow and are bounded, so this ends, cycles included
         changed = False
@@ -84,6 +111,11 @@ class OriginResult:
 
 
 def _normalised(code: str | None) -> str | None:
+    """Return the state code of one country, or None if it is unknown or names two states.
+
+    Why: a jurisdiction written as "Congo" is never resolved to one of its states; as an
+    unknown jurisdiction it is denied (an AmbiguousCountryError is an UnknownCountryError).
+    """
     if code is None:
         return None
     try:
@@ -147,14 +179,15 @@ def _check_subject(
     risk: set[str] = set()
     unreadable = False
     ignored: set[str] = set()
-    for code in subject.risk_countries:
-        normalised = _normalised(code)
-        if normalised is None:
+    for value in subject.risk_countries:
+        try:
+            meant = country_codes(value)  # a name of two states is a risk in both
+        except UnknownCountryError:
             unreadable = True  # never echo the raw value: it may be free text
-        elif is_state(normalised):
-            risk.add(normalised)
-        else:
-            ignored.add(normalised)
+            continue
+        for code in meant:
+            normalised = _STATE_OF.get(code, code)
+            (risk if is_state(normalised) else ignored).add(normalised)
     if ignored:
         codes = ", ".join(sorted(ignored))
         fired.append(

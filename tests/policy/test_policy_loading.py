@@ -161,4 +161,4 @@ def test_read_policy_reports_the_parsed_lines() -> None:
 
 
 def test_engine_load_is_the_constructor(tmp_path) -> None:
-    assert PolicyEngine.load(policy_dir(tmp_path)).version == PolicyEngine().version
+    assert PolicyEngine(policy_dir(tmp_path)).version == PolicyEngine().version

@@ -247,3 +247,45 @@ def test_remembered_risk_is_merged_and_inherited() -> None:
     risk = inherited_risk([child, mother], {"mother": frozenset({"SYR"}), "stranger": {"AFG"}})
 
     assert risk == {"mother": {"SYR"}, "child": {"SYR"}}
+
+
+# A name ordinary usage gives to two states counts as both for a subject, and as no known
+# state for a destination.
+
+
+@pytest.mark.parametrize("jurisdiction", ["KOR", "PRK", "Republic of Korea", "North Korea"])
+def test_an_ambiguous_risk_name_blocks_every_state_it_may_mean(engine, jurisdiction) -> None:
+    decision = engine.decide(
+        request(jurisdiction=jurisdiction, subjects=[subject(risk=("Korea",))])
+    )
+
+    assert decision.reasons == ("origin.risk_country",)
+
+
+@pytest.mark.parametrize("jurisdiction", ["KOR", "PRK"])
+def test_an_ambiguous_nationality_blocks_both_states(engine, jurisdiction) -> None:
+    person = Person(ref="p", nationalities=["Korea"])
+    risk = inherited_risk([person])["p"]
+
+    decision = engine.decide(request(jurisdiction=jurisdiction, subjects=[subject(risk=risk)]))
+
+    assert risk == {"KOR", "PRK"}
+    assert decision.reasons == ("origin.risk_country",)
+    assert f"destination jurisdiction {jurisdiction} is a risk country" in str(decision.trace)
+
+
+def test_an_ambiguous_risk_name_is_a_known_risk_not_an_unreadable_one() -> None:
+    # Both states it may mean are risks; the host state is neither, so the guard lets it pass.
+    result = check_origin(request(subjects=[subject(risk=("Congo",))]))
+
+    assert result.reasons == ()
+
+
+@pytest.mark.parametrize("jurisdiction", ["Congo", "the Congo", "Korea"])
+def test_an_ambiguous_jurisdiction_is_an_unknown_jurisdiction(engine, jurisdiction) -> None:
+    # Never resolved to one of its states, not even for a subject at risk in neither.
+    for risk in (("SYR",), ("COD",), ()):
+        decision = engine.decide(request(jurisdiction=jurisdiction, subjects=[subject(risk=risk)]))
+
+        assert decision.reasons == ("origin.unknown_jurisdiction",)
+        assert decision.rule is None
