@@ -87,8 +87,8 @@ def _unicode_problem(doc: dict[str, Any], text: str) -> Problem | None:
     Why look for escapes only: UTF-8 cannot carry a surrogate (decoding refused one), so a
     lone surrogate can only come from a \\uD800-\\uDFFF escape, and the decoder joins a valid
     pair into one character. Nearly every body has no such escape. Why orjson first: it
-    refuses to write a lone surrogate, in microseconds, so only a body that holds one is walked
-    to say where.
+    refuses to write a lone surrogate, far more cheaply than a walk, so only a body that holds
+    one is walked to say where.
     """
     if not _SURROGATE_ESCAPE.search(text):
         return None
@@ -133,7 +133,7 @@ def _control_problems(doc: dict[str, Any], text: str) -> list[Problem]:
     """Say where strings or keys hold control characters, naming the code point, not the text.
 
     Why search the text first: nearly every body holds none, and a regular expression over
-    the text costs microseconds where a walk of the decoded body costs far more.
+    the text costs far less than a walk of the decoded body.
     """
     if not _CONTROL_IN_TEXT.search(text):
         return []

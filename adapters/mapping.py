@@ -20,7 +20,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.canonical import BirthEvent, BirthRegistration, Person
-from gateway.canonical.countries import UnknownCountryError, normalise_country
+from gateway.canonical.countries import (
+    AmbiguousCountryError,
+    UnknownCountryError,
+    normalise_country,
+)
 from gateway.errors import ConfigurationError
 
 _ROOTS: dict[str, type[BaseModel]] = {
@@ -96,15 +100,12 @@ class CodeList(_Strict):
     canonical: list[str] = Field(default_factory=list)
     systems: dict[str, dict[str, str | int]] = Field(default_factory=dict)
 
-    def to_system(self, system: str, code: str) -> str | int:
-        return self.encoder(system)(code)
-
-    def to_canonical(self, system: str, value: str | int) -> str:
-        """Translate a system's code; raise KeyError for a code the list does not know."""
-        return self.decoder(system)(value)
-
     def encoder(self, system: str) -> Encoder:
-        """Return `to_system` for one system, its table found once: adapters keep it."""
+        """Return canonical -> native for one system, its table found once: adapters keep it.
+
+        An enumerated list's translator raises KeyError for a code it lacks; a country list's
+        writes a code it does not list as it is.
+        """
         table = self.systems.get(system)
         if self.kind == "country":
             written = table or {}
@@ -112,7 +113,11 @@ class CodeList(_Strict):
         return _unknown(system) if table is None else table.__getitem__
 
     def decoder(self, system: str) -> Decoder:
-        """Return `to_canonical` for one system, its table found once: adapters keep it."""
+        """Return native -> canonical for one system, its table found once: adapters keep it.
+
+        The translator raises KeyError for a code the list does not know; a country list's also
+        reads any country name or code `normalise_country` knows.
+        """
         reverse = self._reverse.get(system)
         if self.kind == "country":
             read = reverse or {}
@@ -122,6 +127,10 @@ class CodeList(_Strict):
                     return read[value]
                 try:
                     return normalise_country(value)
+                except AmbiguousCountryError:
+                    # A name two states go by: the canonical model counts it as both in a
+                    # list of risk countries and refuses it, clearly, where one is needed.
+                    return str(value)
                 except UnknownCountryError as exc:
                     raise KeyError(value) from exc
 

@@ -13,9 +13,8 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-import orjson
 from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
@@ -31,18 +30,6 @@ def derive_key(master: bytes, purpose: str) -> bytes:
     key = HKDF(master, 32, salt=b"exchange-gateway", hashmod=SHA256, context=purpose.encode())
     assert isinstance(key, bytes)
     return key
-
-
-def canonical_json(value: Any) -> bytes:
-    """Encode for hashing, signing or sending: sorted keys, no whitespace, UTF-8.
-
-    The bytes are those of `json.dumps(value, sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False).encode()`, written by orjson in a tenth of the time, for data of
-    strings (keys too), integers within 64 bits, booleans, None, lists and dicts: what
-    records, bundles and canonical dumps hold (tests/adapters/test_jsonbody.py proves it). A
-    float would be spelled otherwise (1e-7, not 1e-07), though the same way every time.
-    """
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -13,7 +13,7 @@ import uuid
 
 from pydantic import BaseModel
 
-from gateway.crypto import canonical_json
+from gateway.canonical.json import canonical_json
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:exchange-gateway:adapters:opencrvs")
 
@@ -23,28 +23,15 @@ def digest(payload: BaseModel) -> str:
     return hashlib.sha256(canonical_json(payload.model_dump(mode="json"))).hexdigest()
 
 
-def _uuid5(sha1_hex: str) -> str:
-    """Spell a name's SHA-1 as `str(uuid.uuid5(...))` does (RFC 9562, 5.5), without UUID
-    objects: its first 128 bits, version 5 in the high nibble of octet 6, variant 0b10 in the
-    top bits of octet 8.
-    """
-    h = sha1_hex
-    variant = "89ab"[int(h[16], 16) & 0b11]
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
-
-
 class Ids:
     """Hand out one stable urn:uuid per role ("composition", "child", ...) in one bundle."""
 
     def __init__(self, payload: BaseModel) -> None:
-        # Every name starts with the digest: hash that prefix once, then each role's tail.
-        self._prefix = hashlib.sha1(NAMESPACE.bytes + f"{digest(payload)}/".encode())
+        self._digest = digest(payload)
 
     def uuid(self, role: str) -> str:
-        """Return `str(uuid.uuid5(NAMESPACE, f"{digest}/{role}"))`."""
-        sha1 = self._prefix.copy()
-        sha1.update(role.encode())
-        return _uuid5(sha1.hexdigest())
+        """Return the uuid5 in NAMESPACE named `<digest>/<role>`."""
+        return str(uuid.uuid5(NAMESPACE, f"{self._digest}/{role}"))
 
     def urn(self, role: str) -> str:
         return f"urn:uuid:{self.uuid(role)}"

@@ -6,7 +6,7 @@ written to and as what. A spec that puts a value where the compiled schema
 (schemas/birth-notification.schema.json) allows none, or a code list that writes a code the
 schema does not know (a FHIR gender, say), would make births fail mid-exchange; rendering the
 probes when the adapter is built fails the deployment at load instead. They are also checked
-by the reference validator (stu3.py), which is too slow to run on every exchange.
+by the reference validator (stu3.py), which rendering does not run.
 """
 
 from __future__ import annotations

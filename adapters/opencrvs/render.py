@@ -5,7 +5,7 @@ Notification" samples), made strictly valid STU3: the Composition has an author 
 Organization entry for the gateway) and nothing is empty. Every rendered bundle is checked
 before it leaves against the compiled schema of exactly what this adapter sends
 (schemas/birth-notification.schema.json: strict STU3, proved no looser than fhir.resources'
-STU3 models, in microseconds where those take milliseconds) and against the OpenCRVS profile.
+STU3 models) and against the OpenCRVS profile.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from adapters.opencrvs.profile import (
 )
 from adapters.opencrvs.resources import Writer
 from gateway.canonical import BirthEvent, Relationship
-from gateway.crypto import canonical_json
+from gateway.canonical.json import canonical_json
 from gateway.errors import GatewayError, Problem
 
 GATEWAY_NAME = "Exchange gateway"
@@ -130,8 +130,3 @@ def render(writer: Writer, birth: BirthEvent) -> bytes:
 def build_bundle(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> dict[str, Any]:
     """Return one bundle through a spec: for the start-up probe; the adapter keeps a Writer."""
     return bundle(Writer(mappings, mappings.spec(spec_name)), birth)
-
-
-def render_birth_notification(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> bytes:
-    """Render one birth through a spec; the adapter keeps a Writer and calls `render`."""
-    return render(Writer(mappings, mappings.spec(spec_name)), birth)

@@ -5,9 +5,9 @@ the STU3 models of fhir.resources, never R4 ones. Those models check structure, 
 and datatypes but not empty values, which FHIR JSON forbids and OpenCRVS's own samples use
 (`"start": ""`), so they are checked here too.
 
-At about 2 ms a bundle it is too slow for every exchange: rendering checks the compiled
-schema (schemas/birth-notification.schema.json) instead. This validator checks the start-up
-probe (probe.py) and, in the tests, every generated birth and every mutation that proves the
+Rendering checks the compiled schema (schemas/birth-notification.schema.json) instead, which
+is stricter than STU3 where the renderer always is. This validator checks the start-up probe
+(probe.py) and, in the tests, every generated birth and every mutation that proves the
 compiled schema no looser than STU3.
 """
 

@@ -16,7 +16,7 @@ from adapters.progres import schema
 from adapters.progres.parse import SCHEME
 from adapters.progres.schema import CONFIRMATION
 from gateway.canonical import BirthRegistration, identifier_of
-from gateway.crypto import canonical_json
+from gateway.canonical.json import canonical_json
 from gateway.errors import GatewayError, InvalidInput, Problem
 
 

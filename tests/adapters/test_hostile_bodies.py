@@ -2,7 +2,8 @@
 
 A 996 KiB body holding 340,000 empty individuals once yielded 1,360,003 problems, a 115 MiB
 answer and half a minute of CPU. The readers now take no more items than the schema allows,
-the schema lister stops at the count limit, and an error lists at most MAX_PROBLEMS.
+the schema's problems are listed from a copy cut to what the schema allows, and an error
+lists at most MAX_PROBLEMS.
 
 Bounded work is shown without a clock: the long lists here are `Guarded`, which fails the test
 when anything walks them past GUARD items (the schemas allow at most 200).

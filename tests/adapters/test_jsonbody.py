@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.jsonbody import load_object
-from gateway.crypto import canonical_json
+from gateway.canonical.json import canonical_json
 from gateway.errors import ParseError, Problem
 
 

@@ -52,15 +52,32 @@ def test_enumerated_lists_cover_their_canonical_enum_exactly(name: str, enum: ty
     assert set(load_codelists()[name].canonical) == {e.value for e in enum}
 
 
-def test_code_lists_translate_both_ways() -> None:
-    sex = load_codelists()["sex"]
-    assert sex.to_system("progres", "female") == 125080000
-    assert sex.to_canonical("progres", 125080001) == "male"
-    assert sex.to_system("opencrvs", "unknown") == "unknown"
-    country = load_codelists()["country"]
-    assert country.to_canonical("progres", "Republic of South Sudan") == "SSD"
+def test_code_lists_translate_both_ways_through_a_spec() -> None:
+    progres = load_mapping_set("progres")
+    notification = progres.spec("birth-notification")
+    assert progres.encoder(notification, "person.sex")("female") == 125080000
+    assert progres.decoder(notification, "person.sex")(125080001) == "male"
+    assert progres.decode(notification, "person.sex", 125080002) == "other"
     with pytest.raises(KeyError):
-        country.to_canonical("progres", "Atlantis")
+        progres.decoder(notification, "person.sex")(999)
+    to_canonical = progres.decoder(notification, "person.country_of_origin")
+    assert to_canonical("Republic of South Sudan") == "SSD"
+    with pytest.raises(KeyError):
+        to_canonical("Atlantis")
+
+    opencrvs = load_mapping_set("opencrvs")
+    bundle = opencrvs.spec("birth-notification")
+    assert opencrvs.encoder(bundle, "person.sex")("unknown") == "unknown"
+    assert opencrvs.encoder(bundle, "birth.country")("SSD") == "SSD"
+    assert opencrvs.encoder(bundle, "birth.place")("Kakuma") == "Kakuma"  # no code list
+
+
+def test_a_code_list_without_a_table_for_a_system_knows_no_code() -> None:
+    sex = load_codelists()["sex"]
+    with pytest.raises(KeyError):
+        sex.encoder("nobody")("female")
+    with pytest.raises(KeyError):
+        sex.decoder("nobody")("female")
 
 
 @pytest.mark.parametrize("adapter", sorted(FACTORIES))

@@ -116,6 +116,24 @@ def test_a_lookup_whose_name_and_code_disagree_is_a_problem(
     assert [p.location for p in problems] == ["/individuals/2/progres_countryoforigin"]
 
 
+def test_a_nationality_two_states_go_by_counts_as_both(
+    progres: Any, notification: dict[str, Any]
+) -> None:
+    notification["individuals"][MOTHER]["progres_nationality"] = [_lookup("Congo")]
+    event = progres.parse(BN, _body(notification))
+    assert event.mother.nationalities == ["COD", "COG"]
+    assert {"COD", "COG"} <= event.mother.risk_countries()
+
+
+def test_a_country_of_origin_two_states_go_by_is_a_problem_not_a_guess(
+    progres: Any, notification: dict[str, Any]
+) -> None:
+    notification["individuals"][FATHER]["progres_countryoforigin"] = _lookup("Congo")
+    problems = _problems(progres, _body(notification))
+    assert len(problems) == 1
+    assert "COD or COG" in problems[0].message
+
+
 def test_an_unknown_country_is_a_problem_not_a_pass(
     progres: Any, notification: dict[str, Any]
 ) -> None:

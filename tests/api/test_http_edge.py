@@ -26,12 +26,12 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
-from bench.birth_flow import free_port
 from gateway.api.server import GuardedHttpToolsProtocol, missing_overrides
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment, birth_notification, wait_for
 from gateway.demo.server import ServedGateway
 from gateway.store.models import ExchangeRecord
+from tests.fixtures.network import free_port
 
 SHORT = {"http_header_timeout_seconds": 1.0, "http_body_timeout_seconds": 1.0}
 PATIENCE = 30  # seconds to wait for what a one-second deadline should bring about
