@@ -22,10 +22,12 @@ run: install
 demo: install
 	$(BIN)/gateway demo
 
+## Style, types, and the import contract (the arrows of the design; pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: install
 	$(BIN)/python -m pytest -q

@@ -32,6 +32,9 @@ Purpose = Annotated[str, typer.Option(help="Declared purpose, e.g. birth-registr
 Basis = Annotated[str, typer.Option("--basis", help="Legal basis, e.g. consent.")]
 Agreement = Annotated[str | None, typer.Option(help="Agreement id, if one applies.")]
 MessageFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Native message.")]
+ContentType = Annotated[
+    str, typer.Option(help="The file's media type, as the source adapter reads it.")
+]
 
 
 def _envelope(
@@ -79,7 +82,11 @@ def serve(
 
         env = DemoEnvironment.start(runtime, f"http://{host}:{port}", DEMO_PORTS)
         typer.echo(env.describe())
-    serve_http(runtime, host, port, workers)
+    try:
+        serve_http(runtime, host, port, workers)
+    except GatewayError as error:
+        runtime.close()
+        _fail(error)
 
 
 @app.command()
@@ -92,9 +99,7 @@ def send(
     agreement: Agreement = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key (default: random).")] = None,
     url: Annotated[str, typer.Option(help="Gateway base URL.")] = "http://127.0.0.1:8000",
-    content_type: Annotated[
-        str, typer.Option(help="The file's media type, as the source adapter reads it.")
-    ] = "application/json",
+    content_type: ContentType = "application/json",
 ) -> None:
     """Send a file as an exchange, with the system credential in $GATEWAY_CREDENTIAL."""
     credential = os.environ.get("GATEWAY_CREDENTIAL")
@@ -144,6 +149,7 @@ def explain(
     purpose: Purpose,
     basis: Basis,
     agreement: Agreement = None,
+    content_type: ContentType = "application/json",
 ) -> None:
     """Say whether an exchange would be allowed, and every rule that fired; nothing is sent."""
     from gateway.runtime import Runtime
@@ -154,7 +160,8 @@ def explain(
         _fail(error)
     try:
         headers = _envelope(to, type_, purpose, basis, agreement, "explain-only")
-        decision = runtime.pipeline.explain(source, headers, message.read_bytes())
+        headers["Content-Type"] = content_type
+        decision = runtime.exchanges.explain(source, headers, message.read_bytes())
     except GatewayError as error:
         _fail(error)
     finally:

@@ -52,10 +52,6 @@ class Settings(BaseSettings):
     relay_enabled: bool = True
     # How stale another process's view of the system registry may be (this process's is never).
     registry_cache_seconds: float = Field(default=5.0, ge=0)
-    # On a database server, how many exchanges run at once in worker threads; more threads
-    # than this only queue for the interpreter lock (measured on 2 cores: 4 threads 410
-    # exchanges/s, 40 threads 330).
-    exchange_threads: int = Field(default=4, gt=0)
     relay_interval_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     delivery_max_attempts: int = Field(default=12, gt=0)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.canonical import Consent, DataCategory, Identifier, Text
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ConflictError, NotFoundError
 from gateway.ids import is_uuid, new_id
-from gateway.store.models import ConsentRow, table_of
-from gateway.store.prepared import Statement, Transaction
+from gateway.store.db import Database
+from gateway.store.models import ConsentRow
+from gateway.subjects import pseudonym_of
 from gateway.systems import get as get_system
 
 PSEUDONYM_SCHEME = "pseudonym"
@@ -33,13 +34,41 @@ class ConsentGrant(BaseModel):
     expires_at: AwareDatetime | None = None
 
 
+class Consents:
+    """The consent registry's administration: each call is one unit of work, committed before
+    it returns, so a withdrawal binds every exchange that starts after it."""
+
+    def __init__(
+        self, db: Database, pseudonymiser: Pseudonymiser, clock: Callable[[], dt.datetime]
+    ) -> None:
+        self._db = db
+        self._pseudonymiser = pseudonymiser
+        self._clock = clock
+
+    def grant(self, request: ConsentGrant) -> ConsentRow:
+        """Record a consent; the subject's identifier is kept only as a pseudonym."""
+        with self._db.unit_of_work() as session:
+            row = grant(session, request, self._pseudonymiser, self._clock())
+            session.flush()
+        return row
+
+    def get(self, consent_id: str) -> ConsentRow:
+        with self._db.reading() as session:
+            return get(session, consent_id)
+
+    def withdraw(self, consent_id: str) -> ConsentRow:
+        """Withdraw a consent; committed when this returns."""
+        with self._db.unit_of_work() as session:
+            return withdraw(session, consent_id, self._clock())
+
+
 def grant(
     session: Session, request: ConsentGrant, pseudonymiser: Pseudonymiser, now: dt.datetime
 ) -> ConsentRow:
     get_system(session, request.recipient)
     row = ConsentRow(
         id=new_id(),
-        subject=pseudonymiser.pseudonym(request.subject.scheme, request.subject.value),
+        subject=pseudonym_of(pseudonymiser, request.subject),
         recipient=request.recipient,
         purpose=request.purpose,
         categories=sorted(request.categories),
@@ -67,21 +96,18 @@ def get(session: Session, consent_id: str) -> ConsentRow:
     return row
 
 
-_HELD_FOR = Statement(
-    select(table_of(ConsentRow)).where(
-        ConsentRow.subject.in_(bindparam("subjects", expanding=True)),
-        ConsentRow.recipient == bindparam("recipient"),
-        ConsentRow.purpose == bindparam("purpose"),
-    )
+_GRANTS = ConsentRow.__table__
+_HELD_BY = select(_GRANTS).where(  # built once: SQLAlchemy caches its compiled form
+    _GRANTS.c.subject.in_(bindparam("subjects", expanding=True))
 )
 
 
-def held_for(tx: Transaction, pseudonyms: Iterable[str], recipient: str, purpose: str) -> list[Any]:
-    """Return the grants these subjects gave this recipient for this purpose, as named rows."""
+def held_by(connection: Connection, pseudonyms: Iterable[str]) -> list[Any]:
+    """Return every grant these subjects gave, withdrawn and expired ones too, as named rows."""
     wanted = sorted(set(pseudonyms))
     if not wanted:
         return []
-    return tx.rows(_HELD_FOR, {"subjects": wanted, "recipient": recipient, "purpose": purpose})
+    return list(connection.execute(_HELD_BY, {"subjects": wanted}))
 
 
 def pseudonym_identifier(pseudonym: str) -> Identifier:

@@ -20,6 +20,8 @@ GatewayError
 ├── SealError                 500  sealed_data_unreadable: sealed data does not verify (altered,
 │   │                              moved to another row); an outbox message's failed attempt
 │   └── UnknownKeyError            unknown_key_id: sealed under a key the keyring lacks
+├── TransportError            502  destination_unreachable: a destination could not be reached
+│                                  (refused, timed out, reset); a delivery's failed attempt
 └── ConfigurationError        500  a shipped file (adapter, mapping, policy) is broken;
                                    raised at start-up, never in the middle of an exchange
 
@@ -188,3 +190,10 @@ class UnknownKeyError(SealError):
     """Sealed data names a key id the keyring does not hold (a retired or foreign key)."""
 
     reason = "unknown_key_id"
+
+
+class TransportError(GatewayError):
+    """A destination could not be reached (refused, timed out, reset); the message waits."""
+
+    status = 502
+    reason = "destination_unreachable"

@@ -1,34 +1,41 @@
-"""The one road every exchange walks: receive, parse, decide, minimise, render, record, deliver.
+"""The exchange service: the one road every exchange walks.
 
-Orchestration only: parsing and rendering belong to adapters, decisions to the policy engine,
-delivery to the outbox relay. Every attempt leaves exactly one exchange record: an accepted
-exchange's record is written with its outbox row in one transaction, a denied one with the
-risk countries learnt from it, and a failed one (bad credential, bad envelope, bad body) on
-its own after everything else was rolled back, so nothing of a bad input is kept but that.
+    receive -> parse -> decide -> minimise -> render -> record -> deliver
 
-The road has two halves. `receive` reads: authenticate, parse, pseudonymise, and minimise and
-render as the fitting rule allows; it needs no transaction. `settle` decides and writes: the
-idempotency key, remembered risk, consent, the decision, the record and the outbox row, in
-one transaction. On SQLite only the second half holds the database's turn.
+`submit` reads the road top to bottom; each step hands the next an immutable value, and no
+step runs before the one above it (nothing is minimised or rendered before the decision).
+Orchestration only: parsing and rendering belong to adapters, the decision to the policy
+engine (the origin guard and risk inheritance included), the record to `audit/`, the outbox
+row and the sending to `delivery/`.
+
+Every attempt leaves exactly one exchange record: an accepted exchange's record is written
+with its outbox row in one transaction, a denied one with the risk countries learnt from it,
+and a failed one (bad credential, bad envelope, bad body) on its own after everything else
+was rolled back, so nothing of a bad input is kept but that. The writing steps run in a
+batch of exchanges committed together (store/group.py); the answer, and anything that must
+follow a commit (waking the relay), come only after the commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from anyio import to_thread
+from sqlalchemy import Connection
 
 from adapters.contract import CONTENT_TYPE, Rendered, check_content_type
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
-from gateway.audit.record import ALLOWED, DENIED, INVALID, Attempt
-from gateway.canonical import DataCategory, Envelope, Payload
-from gateway.crypto import BodySealer, Pseudonymiser, canonical_json, sha256_hex
-from gateway.delivery.bodies import sealed_columns
+from gateway.audit import record as audit_record
+from gateway.audit import repository as audit_log
+from gateway.audit.record import ALLOWED, DENIED, INVALID, Record
+from gateway.canonical import Envelope, Payload
+from gateway.canonical.json import canonical_json
+from gateway.crypto import BodySealer, Pseudonymiser, sha256_hex
+from gateway.delivery import repository as outbox
 from gateway.errors import (
     EnvelopeError,
     GatewayError,
@@ -39,39 +46,24 @@ from gateway.errors import (
     Problem,
     UnknownSystemError,
 )
-from gateway.policy import (
-    Decision,
-    PolicyEngine,
-    PolicyRequest,
-    SubjectFacts,
-    SystemInfo,
-    inherited_risk,
-)
+from gateway.ids import new_id
+from gateway.known import Known
+from gateway.policy import Decision, PolicyEngine, PolicyRequest, SubjectFacts, SystemInfo
 from gateway.store.db import Database
-from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage, table_of
-from gateway.store.prepared import Statement, Transaction, TransactionFactory
-from gateway.subjects import Subject, by_ref, identify, recall, remember
-from gateway.systems import Directory, Entry
+from gateway.store.group import Batch, GroupCommit, Write
+from gateway.subjects import Subject, by_ref, identify, remember
+from gateway.systems import Directory, RegisteredSystem
 
-_RECORDS = table_of(ExchangeRecord)
-_BOUND = Statement(
-    select(IdempotencyKey.request_digest, IdempotencyKey.exchange_id).where(
-        IdempotencyKey.source == bindparam("source"), IdempotencyKey.key == bindparam("key")
-    )
-)
-_ORIGINAL = Statement(
-    select(_RECORDS.c.id, _RECORDS.c.decision, _RECORDS.c.reasons, _RECORDS.c.categories).where(
-        _RECORDS.c.id == bindparam("id")
-    )
-)
-_RECORD = Statement(insert(_RECORDS))
-_BIND_KEY = Statement(insert(table_of(IdempotencyKey)))
-_QUEUE = Statement(insert(table_of(OutboxMessage)))
+# Bodies up to this size are parsed on the event loop (the demo birth is 4 KiB); larger ones
+# in a worker thread, where a hostile megabyte cannot stall every other request.
+INLINE_PARSE_BYTES = 64 * 1024
+DESTINATION = envelope_reader.HEADERS["destination"]
+MESSAGE_TYPE = envelope_reader.HEADERS["message_type"]
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """A submission as received: the caller's credential, envelope headers and body.
+    """A submission as it arrived: the caller's credential, envelope headers and body.
 
     `body` is None when it was not read: the caller is not authenticated, or `unread` says
     why (over the size limit, or too slow to arrive); the attempt is recorded all the same.
@@ -84,44 +76,66 @@ class Inbound:
 
 
 @dataclass(frozen=True)
-class Message:
-    """A parsed submission: its envelope, the system it is for, what it says, about whom."""
+class Received:
+    """Step 1: a submission given its exchange id and time, digest and idempotency key."""
 
-    envelope: Envelope
-    destination: Entry
-    payload: Payload
-    subjects: list[Subject]  # the payload's persons, pseudonymised
+    inbound: Inbound
+    exchange_id: str
+    at: dt.datetime
+    request_digest: str | None  # of envelope and body; None when the body was not read
+    idempotency_key: str | None  # as sent: read here once, checked before anything else
 
 
 @dataclass(frozen=True)
-class Ahead:
-    """The payload minimised to what the fitting rule grants, and rendered, before deciding."""
+class Addressed:
+    """What a submission's envelope says and whom it names, as far as they could be read."""
 
-    categories: frozenset[DataCategory]
-    minimised: Payload
-    rendered: Rendered
+    source: RegisteredSystem | None = None
+    envelope: Envelope | None = None
+    destination: RegisteredSystem | None = None
+    mapping_version: str | None = None
 
 
-@dataclass
-class Received:
-    """A submission as read before any transaction: its sender, its message, or its error."""
+@dataclass(frozen=True)
+class Parsed:
+    """Step 2: a submission read into canonical records, about pseudonymised subjects."""
 
-    inbound: Inbound
-    attempt: Attempt
-    source: Entry | None = None
-    message: Message | None = None
-    ahead: Ahead | None = None
-    error: GatewayError | None = None
+    received: Received
+    source: RegisteredSystem
+    envelope: Envelope
+    destination: RegisteredSystem
+    mapping_version: str
+    payload: Payload
+    subjects: tuple[Subject, ...]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Step 2, failed: why the submission cannot be read, and what was read of it."""
+
+    received: Received
+    addressed: Addressed
+    error: GatewayError
 
 
 @dataclass(frozen=True)
 class Accepted:
+    """An exchange recorded and queued (or, for a replayed key, the one first accepted)."""
+
     exchange_id: str
     categories: list[str]
     replay: bool = False
 
 
-class Pipeline:
+@dataclass(frozen=True)
+class Denied:
+    """An exchange recorded as denied by policy."""
+
+    exchange_id: str
+    reasons: tuple[str, ...]
+
+
+class ExchangeService:
     def __init__(
         self,
         db: Database,
@@ -130,10 +144,9 @@ class Pipeline:
         policy: PolicyEngine,
         pseudonymiser: Pseudonymiser,
         host_jurisdiction: str,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        on_accepted: Callable[[], None] = lambda: None,
         *,
         sealer: BodySealer,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.db = db
         self.directory = directory
@@ -142,71 +155,100 @@ class Pipeline:
         self.pseudonymiser = pseudonymiser
         self.host_jurisdiction = host_jurisdiction
         self.clock = clock
-        self.on_accepted = on_accepted
         self.sealer = sealer  # seals outbox bodies at rest
+        self.writes: GroupCommit[Parsed | Refused, Accepted | Denied] = GroupCommit(
+            db, self.decide_and_record
+        )
+        self.on_accepted: Callable[[], None] = lambda: None  # after the commit: wake the relay
 
-    def submit(self, inbound: Inbound) -> Accepted:
+    async def submit(self, inbound: Inbound) -> Accepted:
         """Walk one submission down the road; raise a GatewayError carrying the record id."""
-        return self.settle(self.receive(inbound))
+        received = self.receive(inbound)  # 1. receive
+        if inbound.body is not None and len(inbound.body) > INLINE_PARSE_BYTES:
+            read = await to_thread.run_sync(self.parse, received)  # 2. parse
+        else:
+            read = self.parse(received)
+        # 3.-6. decide, minimise, render, record (and queue), in a batch's transaction
+        outcome = await self.writes.run(read)
+        return self.deliver(outcome)  # 7. deliver, once committed
 
     def receive(self, inbound: Inbound) -> Received:
-        """Read a submission without touching the exchange tables: who sent what, about whom.
+        """Give a submission its exchange id and time; digest it; read its idempotency key."""
+        return Received(
+            inbound=inbound,
+            exchange_id=new_id(),
+            at=self.clock(),
+            request_digest=None if inbound.body is None else _request_digest(inbound),
+            idempotency_key=inbound.headers.get(envelope_reader.HEADERS["idempotency_key"]),
+        )
 
-        Why apart from `settle`: this is most of an exchange's work, and none of it needs the
-        database's turn, so a server runs it while another exchange's batch is written. A
-        failure is kept, not raised: `settle` records it, and reports a bad envelope or body
-        only after the idempotency check, so a reused key is reported as reused whatever the
-        body holds.
+    def parse(self, received: Received, source: RegisteredSystem | None = None) -> Parsed | Refused:
+        """Authenticate the sender (unless given), read the envelope and the body.
+
+        A failure is returned, not raised: it is recorded with what was read before it, and
+        reported only after the idempotency check, so a reused key is reported as reused
+        whatever the body holds.
         """
-        attempt = Attempt(recorded_at=self.clock())
-        received = Received(inbound, attempt)
-        if inbound.body is not None:
-            attempt.request_digest = _request_digest(inbound)
+        inbound, addressed = received.inbound, Addressed()
         try:
-            received.source = self.directory.authenticate(inbound.credential)
-            attempt.source = received.source.id
+            source = source or self.directory.authenticate(inbound.credential)
+            addressed = Addressed(source)
             if inbound.body is None:
                 raise inbound.unread or PayloadTooLargeError("the message body was not read")
-            reader = self.adapters.get(received.source.adapter)
+            reader = self.adapters.get(source.adapter)
             check_content_type(reader, inbound.headers.get(CONTENT_TYPE))
-            received.message = self._receive(inbound, received.source, attempt)
+            envelope = envelope_reader.from_headers(inbound.headers, source.id)
+            addressed = Addressed(source, envelope)
+            destination = self._destination(envelope)
+            addressed = Addressed(source, envelope, destination)
+            mapping_version = self._mapping_version(source, envelope, destination)
+            addressed = Addressed(source, envelope, destination, mapping_version)
+            payload = reader.parse(envelope.message_type, inbound.body)
+            subjects = tuple(identify(payload.subjects(), self.pseudonymiser))
         except GatewayError as error:
-            received.error = error
-            return received
-        received.ahead = self._render_ahead(received.message)
-        return received
+            return Refused(received, addressed, error)
+        return Parsed(received, source, envelope, destination, mapping_version, payload, subjects)
 
-    def settle(self, received: Received, transaction: TransactionFactory | None = None) -> Accepted:
-        """Decide, record and queue a received submission; raise a GatewayError if refused.
+    def decide_and_record(
+        self, batch: Batch, reads: Sequence[Parsed | Refused]
+    ) -> list[Accepted | Denied | Exception]:
+        """Decide, minimise, render and record a batch of submissions, in its transaction.
 
-        `transaction` opens the transactions it writes in: the database's own by default, a
-        group commit's when the server batches commits.
+        What they need from the store is read once for all of them (`Known`). An exchange
+        allowed leaves its record, its idempotency key and its outbox row; one denied, its
+        record, its key and the risk countries learnt from it; one refused or failing, only
+        its record (and what it taught the guard).
         """
-        transaction = transaction or self.db.transaction
-        attempt = received.attempt
-        try:
+        keys = [key for read in reads if (key := _idempotency_key(read)) is not None]
+        subjects = [s for read in reads if isinstance(read, Parsed) for s in read.subjects]
+        known = Known(batch.connection, keys, subjects)
+        outcomes: list[Accepted | Denied | Exception] = []
+        for read in reads:
             try:
-                with transaction() as tx:
-                    outcome = self._walk(tx, received)
-            except IntegrityError:
-                # Two submissions raced on one idempotency key: the loser sees the winner's
-                # row, and is a replay or, with another body, a conflict recorded below.
-                outcome = self._replay_after_race(received, transaction)
+                outcomes.append(self._decide_one(batch, known, read))
+            except Exception as error:
+                outcomes.append(error)
+        return outcomes
+
+    def _decide_one(self, batch: Batch, known: Known, read: Parsed | Refused) -> Accepted | Denied:
+        try:
+            outcome, writes = self._decide_to_queue(batch, known, read)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
-            error.exchange_id = attempt.id
-            if not isinstance(error, PolicyDeniedError):
-                attempt.decision = INVALID
-                attempt.reasons = [error.reason]
-                with transaction() as tx:
-                    tx.execute(_RECORD, ExchangeRecord.values(attempt))
+            error.exchange_id = read.received.exchange_id
+            batch.defer(*audit_log.writes(self._invalid(read, error)))
             raise
-        if isinstance(outcome, Decision):
+        batch.defer(*writes)
+        return outcome
+
+    def deliver(self, outcome: Accepted | Denied) -> Accepted:
+        """Answer a committed outcome; wake the relay for an exchange newly accepted."""
+        if isinstance(outcome, Denied):
             denied = PolicyDeniedError(
                 "the exchange is denied by policy", reasons=list(outcome.reasons)
             )
-            denied.exchange_id = attempt.id
+            denied.exchange_id = outcome.exchange_id
             raise denied
         if not outcome.replay:
             self.on_accepted()
@@ -217,189 +259,177 @@ class Pipeline:
         source = self.directory.get(source_id)
         if source is None:
             raise NotFoundError(f"no system {source_id!r}")
-        inbound = Inbound(credential=None, headers=headers, body=body)
-        message = self._receive(inbound, source, Attempt())
-        with self.db.scratch() as tx:
-            return self._decide(tx, message, source)
+        read = self.parse(self.receive(Inbound(None, headers, body)), source)
+        if isinstance(read, Refused):
+            raise read.error
+        with self.db.dry_run() as connection:
+            return self._decide(connection, Known(connection, [], read.subjects), read)
 
-    def _walk(self, tx: Transaction, received: Received) -> Accepted | Decision:
-        attempt, source, message = received.attempt, received.source, received.message
-        if source is None or received.inbound.body is None:
-            assert received.error is not None
-            raise received.error
-        bound = self._bound_key(tx, received.inbound, source.id, attempt)
-        if bound is not None:
-            return bound
-        if received.error is not None:
-            raise received.error
-        assert message is not None
-        decision = self._decide(tx, message, source)
-        attempt.subjects = [s.primary for s in message.subjects]
-        attempt.policy_version = decision.policy_version
-        attempt.policy_rule = decision.rule
-        attempt.reasons = list(decision.reasons)
-        envelope, destination = message.envelope, message.destination
+    def _decide_to_queue(
+        self, batch: Batch, known: Known, read: Parsed | Refused
+    ) -> tuple[Accepted | Denied, list[Write]]:
+        """Steps 3 to 6 after the idempotency check: the outcome, and the rows it writes."""
+        replay = self._replay(batch, known, read)
+        if replay is not None:
+            return replay, []
+        if isinstance(read, Refused):
+            raise read.error
+        decision = self._decide(batch.connection, known, read)  # 3. decide
+        key = (read.source.id, read.envelope.idempotency_key)
         if not decision.allowed:
-            attempt.decision = DENIED
-            self._record(tx, attempt, envelope)
-            return decision
-        ahead = received.ahead
-        if ahead is not None and ahead.categories == decision.categories:
-            minimised, rendered = ahead.minimised, ahead.rendered
-        else:
-            minimised = message.payload.minimised(decision.categories)
-            rendered = self._render(message, minimised)
-        attempt.decision = ALLOWED
-        attempt.categories = sorted(minimised.categories())
-        attempt.payload_digest = sha256_hex(rendered.body)
-        self._record(tx, attempt, envelope)
-        tx.execute(
-            _QUEUE,
-            {
-                "exchange_id": attempt.id,
-                "destination": destination.id,
-                **sealed_columns(self.sealer, attempt.id, rendered.body),
-                "content_type": rendered.content_type,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": attempt.recorded_at,
-            },
+            denied = self._record(read, decision, DENIED)
+            return Denied(denied.id, denied.reasons), audit_log.writes(denied, key)
+        minimised = read.payload.minimised(decision.categories)  # 4. minimise
+        rendered = self._render(read, minimised)  # 5. render
+        allowed = self._record(read, decision, ALLOWED, minimised, rendered)  # 6. record
+        queued = outbox.queued(  # with its record; sent by the relay once committed
+            self.sealer,
+            exchange_id=allowed.id,
+            destination=read.destination.id,
+            body=rendered.body,
+            content_type=rendered.content_type,
+            due=read.received.at,
         )
-        return Accepted(exchange_id=attempt.id, categories=attempt.categories)
+        accepted = Accepted(exchange_id=allowed.id, categories=list(allowed.categories))
+        return accepted, [*audit_log.writes(allowed, key), queued]
 
-    def _render_ahead(self, message: Message) -> Ahead | None:
-        """Minimise and render before the decision, outside the database's turn.
+    def _destination(self, envelope: Envelope) -> RegisteredSystem:
+        destination = self.directory.get(envelope.destination)
+        if destination is None:
+            raise UnknownSystemError(
+                f"no destination system {envelope.destination!r}",
+                [Problem(DESTINATION, "no system is registered under this id")],
+            )
+        return destination
 
-        Why: the rule fitting the envelope already says which categories may go, and for
-        most exchanges the decision allows exactly those; then this is what is sent.
-        Nothing rendered here leaves unless the decision allows the same categories. When
-        it does not (denied, narrowed by consent) or rendering fails, `settle` minimises
-        and renders after the decision, so every exchange is answered as without this.
-        """
-        categories = self.policy.granted_by_rule(message.envelope)
-        if categories is None:
-            return None
-        try:
-            minimised = message.payload.minimised(categories)
-            return Ahead(categories, minimised, self._render(message, minimised))
-        except Exception:  # reported, if it still fails, by the render after the decision
-            return None
+    def _mapping_version(
+        self, source: RegisteredSystem, envelope: Envelope, destination: RegisteredSystem
+    ) -> str:
+        """Check that the destination can be sent this type; name the mappings that will."""
+        if destination.endpoint is None:
+            raise UnknownSystemError(
+                f"system {destination.id!r} has no endpoint to deliver to",
+                [Problem(DESTINATION, "the system has no endpoint")],
+            )
+        message_type = envelope.message_type
+        problems = []
+        if message_type not in self.adapters.get(source.adapter).parses:
+            problems.append(Problem(MESSAGE_TYPE, f"{source.id} cannot send it"))
+        if message_type not in self.adapters.get(destination.adapter).renders:
+            problems.append(Problem(MESSAGE_TYPE, f"{destination.id} cannot receive it"))
+        if problems:
+            raise EnvelopeError(f"unsupported message type {message_type!r}", problems)
+        return " -> ".join(
+            self.adapters.mapping_version(name, message_type)
+            for name in (source.adapter, destination.adapter)
+        )
 
-    def _render(self, message: Message, payload: Payload) -> Rendered:
-        writer = self.adapters.get(message.destination.adapter)
-        return writer.render(message.envelope.message_type, payload)
-
-    def _bound_key(
-        self, tx: Transaction, inbound: Inbound, source: str, attempt: Attempt
-    ) -> Accepted | None:
+    def _replay(self, batch: Batch, known: Known, read: Parsed | Refused) -> Accepted | None:
         """Return the original exchange for a replayed key; refuse a key reused differently."""
-        key = inbound.headers.get(envelope_reader.HEADERS["idempotency_key"])
-        bound = tx.first(_BOUND, {"source": source, "key": key}) if key else None
+        key = _idempotency_key(read)
+        bound = None if key is None else known.bound(batch, *key)
         if bound is None:
             return None
-        if bound.request_digest != attempt.request_digest:
+        if bound.request_digest != read.received.request_digest:
             raise IdempotencyConflictError(
                 "this idempotency key was already used with a different message",
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
-        original = tx.one(_ORIGINAL, {"id": bound.exchange_id})
-        if original.decision == DENIED:
-            error = PolicyDeniedError("the exchange is denied by policy", reasons=original.reasons)
-            error.exchange_id = original.id
+        if bound.decision == DENIED:
+            error = PolicyDeniedError("the exchange is denied by policy", reasons=bound.reasons)
+            error.exchange_id = bound.exchange_id
             raise error
-        return Accepted(exchange_id=original.id, categories=original.categories, replay=True)
+        return Accepted(exchange_id=bound.exchange_id, categories=bound.categories, replay=True)
 
-    def _receive(self, inbound: Inbound, source: Entry, attempt: Attempt) -> Message:
-        envelope = envelope_reader.from_headers(inbound.headers, source.id)
-        attempt.destination = envelope.destination
-        attempt.message_type = envelope.message_type
-        attempt.purpose = envelope.purpose
-        attempt.legal_basis = envelope.legal_basis.value
-        attempt.agreement = envelope.agreement
-        destination = self.directory.get(envelope.destination)
-        where = envelope_reader.HEADERS["destination"]
-        if destination is None:
-            raise UnknownSystemError(
-                f"no destination system {envelope.destination!r}",
-                [Problem(where, "no system is registered under this id")],
-            )
-        attempt.destination_jurisdiction = destination.jurisdiction
-        if destination.endpoint is None:
-            raise UnknownSystemError(
-                f"system {destination.id!r} has no endpoint to deliver to",
-                [Problem(where, "the system has no endpoint")],
-            )
-        reader = self.adapters.get(source.adapter)
-        writer = self.adapters.get(destination.adapter)
-        problems = []
-        if envelope.message_type not in reader.parses:
-            problems.append(Problem("X-Exchange-Message-Type", f"{source.id} cannot send it"))
-        if envelope.message_type not in writer.renders:
-            problems.append(
-                Problem("X-Exchange-Message-Type", f"{destination.id} cannot receive it")
-            )
-        if problems:
-            raise EnvelopeError(f"unsupported message type {envelope.message_type!r}", problems)
-        attempt.mapping_version = " -> ".join(
-            self.adapters.mapping_version(name, envelope.message_type)
-            for name in (source.adapter, destination.adapter)
-        )
-        assert inbound.body is not None
-        payload = reader.parse(envelope.message_type, inbound.body)
-        return Message(
-            envelope, destination, payload, identify(payload.subjects(), self.pseudonymiser)
-        )
-
-    def _decide(self, tx: Transaction, message: Message, source: Entry) -> Decision:
-        envelope, destination, payload = message.envelope, message.destination, message.payload
-        subjects = message.subjects
-        persons = payload.subjects()
-        recalled = recall(tx, subjects)
-        risk = inherited_risk(persons, by_ref(subjects, recalled))
-        remember(tx, subjects, risk, recalled)
+    def _decide(self, connection: Connection, known: Known, read: Parsed) -> Decision:
+        """Decide with what the gateway remembers of the subjects; remember what it learnt."""
+        envelope, destination, subjects = read.envelope, read.destination, read.subjects
+        recalled = known.recalled()
+        remembered = by_ref(subjects, recalled)
         primary_of = {p: s.primary for s in subjects for p in s.pseudonyms}
-        grants = consent_registry.held_for(tx, primary_of, destination.id, envelope.purpose)
+        grants = known.grants(primary_of, destination.id, envelope.purpose)
+        persons = {p.ref: p for p in read.payload.subjects()}
         request = PolicyRequest(
             envelope=envelope,
-            source=SystemInfo(id=source.id, jurisdiction=source.jurisdiction),
+            source=SystemInfo(id=read.source.id, jurisdiction=read.source.jurisdiction),
             destination=SystemInfo(id=destination.id, jurisdiction=destination.jurisdiction),
             subjects=tuple(
                 SubjectFacts(
                     pseudonym=s.primary,
                     subject=consent_registry.pseudonym_identifier(s.primary),
-                    risk_countries=risk[s.ref],
+                    risk_countries=persons[s.ref].risk_countries() | remembered[s.ref],
+                    ref=s.ref,
+                    family_links=tuple(persons[s.ref].family_links),
                 )
                 for s in subjects
             ),
             consents=tuple(consent_registry.as_canonical(g, primary_of[g.subject]) for g in grants),
-            payload_categories=payload.categories(),
+            payload_categories=read.payload.categories(),
             host_jurisdiction=self.host_jurisdiction,
             now=self.clock(),
         )
-        return self.policy.decide(request)
+        decision = self.policy.decide(request)
+        learnt = {s.ref: risk for s, risk in zip(subjects, decision.risk_countries, strict=True)}
+        if remember(connection, subjects, learnt, recalled):
+            known.forget_recalled()  # the next exchange of the batch must see what was learnt
+        return decision
 
-    def _record(self, tx: Transaction, attempt: Attempt, envelope: Envelope) -> None:
-        tx.execute(_RECORD, ExchangeRecord.values(attempt))
-        tx.execute(
-            _BIND_KEY,
-            {
-                "source": envelope.source,
-                "key": envelope.idempotency_key,
-                "request_digest": attempt.request_digest,
-                "exchange_id": attempt.id,
-            },
+    def _render(self, read: Parsed, payload: Payload) -> Rendered:
+        writer = self.adapters.get(read.destination.adapter)
+        return writer.render(read.envelope.message_type, payload)
+
+    def _record(
+        self,
+        read: Parsed,
+        decision: Decision,
+        outcome: str,
+        minimised: Payload | None = None,
+        rendered: Rendered | None = None,
+    ) -> Record:
+        return audit_record.build(
+            exchange_id=read.received.exchange_id,
+            recorded_at=read.received.at,
+            source=read.source.id,
+            request_digest=read.received.request_digest,
+            decision=outcome,
+            reasons=decision.reasons,
+            envelope=read.envelope,
+            destination_jurisdiction=read.destination.jurisdiction,
+            mapping_version=read.mapping_version,
+            subjects=(s.primary for s in read.subjects),
+            categories=() if minimised is None else minimised.categories(),
+            policy_version=decision.policy_version,
+            policy_rule=decision.rule,
+            payload_digest=None if rendered is None else sha256_hex(rendered.body),
         )
 
-    def _replay_after_race(self, received: Received, transaction: TransactionFactory) -> Accepted:
-        assert received.source is not None  # a race needs a key, bound only once authenticated
-        attempt = received.attempt  # what the rolled-back walk decided is not this attempt's
-        attempt.subjects, attempt.categories, attempt.payload_digest = [], [], None
-        attempt.policy_version = attempt.policy_rule = None
-        with transaction() as tx:
-            bound = self._bound_key(tx, received.inbound, received.source.id, received.attempt)
-        if bound is None:
-            raise GatewayError("an idempotency race left no winner")
-        return bound
+    def _invalid(self, read: Parsed | Refused, error: GatewayError) -> Record:
+        addressed = (
+            Addressed(read.source, read.envelope, read.destination, read.mapping_version)
+            if isinstance(read, Parsed)
+            else read.addressed
+        )
+        destination = addressed.destination
+        return audit_record.build(
+            exchange_id=read.received.exchange_id,
+            recorded_at=read.received.at,
+            source=None if addressed.source is None else addressed.source.id,
+            request_digest=read.received.request_digest,
+            decision=INVALID,
+            reasons=[error.reason],
+            envelope=addressed.envelope,
+            destination_jurisdiction=None if destination is None else destination.jurisdiction,
+            mapping_version=addressed.mapping_version,
+        )
+
+
+def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:
+    """Return (source, key) if the submission can be a replay: authenticated, body read."""
+    source = read.source if isinstance(read, Parsed) else read.addressed.source
+    received = read.received
+    if source is None or received.idempotency_key is None or received.request_digest is None:
+        return None
+    return source.id, received.idempotency_key
 
 
 def _request_digest(inbound: Inbound) -> str:

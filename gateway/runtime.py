@@ -7,18 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.registry import AdapterRegistry, installed_adapters
+from gateway.audit.service import Audit
 from gateway.config import Settings
+from gateway.consents import Consents
 from gateway.crypto import AesGcmSealer, Keyring, Pseudonymiser, derive_key
+from gateway.delivery import repository as outbox
 from gateway.delivery.bodies import seal_plaintext_rows
 from gateway.delivery.lease import LeasePolicy
 from gateway.delivery.outbox import OutboxRelay
 from gateway.delivery.relay import BackgroundRelay
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transport import HttpTransport, Transport
-from gateway.pipeline import Pipeline
+from gateway.pipeline import ExchangeService
 from gateway.policy import PolicyEngine
 from gateway.store.db import Database, migrate
-from gateway.systems import Directory
+from gateway.systems import Directory, Systems
 
 
 def utc_now() -> dt.datetime:
@@ -27,10 +30,15 @@ def utc_now() -> dt.datetime:
 
 @dataclass
 class Runtime:
+    """The gateway's services, built once from settings; the API and the CLI call these."""
+
     settings: Settings
     db: Database
     directory: Directory
-    pipeline: Pipeline
+    exchanges: ExchangeService
+    systems: Systems
+    consents: Consents
+    audit: Audit
     relay: OutboxRelay
     sealer: AesGcmSealer
     bodies: Keyring
@@ -61,7 +69,8 @@ class Runtime:
         bodies = Keyring.derive([master], "seal-outbox-bodies")
         seal_plaintext_rows(db, bodies)
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
-        policy = PolicyEngine.load(settings.policy_dir)
+        policy = PolicyEngine(settings.policy_dir)
+        adapters_in_use = adapters or installed_adapters()
         directory = Directory(db, settings.registry_cache_seconds)
         relay = OutboxRelay(
             db,
@@ -81,16 +90,19 @@ class Runtime:
             settings=settings,
             db=db,
             directory=directory,
-            pipeline=Pipeline(
+            exchanges=ExchangeService(
                 db,
                 directory,
-                adapters or installed_adapters(),
+                adapters_in_use,
                 policy,
                 pseudonymiser,
                 settings.host_jurisdiction,
-                clock,
                 sealer=bodies,
+                clock=clock,
             ),
+            systems=Systems(db, sealer, adapters_in_use),
+            consents=Consents(db, pseudonymiser, clock),
+            audit=Audit(db),
             relay=relay,
             sealer=sealer,
             bodies=bodies,
@@ -103,8 +115,13 @@ class Runtime:
         """Drain the outbox in a background thread, woken by every accepted exchange."""
         if self.background is None:
             self.background = BackgroundRelay(self.relay, self.settings.relay_interval_seconds)
-            self.pipeline.on_accepted = self.background.wake
+            self.exchanges.on_accepted = self.background.wake
             self.background.start()
+
+    def outbox_counts(self) -> dict[str, int]:
+        """Return how many outbox messages are pending, delivered and dead."""
+        with self.db.reading() as session:
+            return outbox.counts(session)
 
     def close(self) -> None:
         if self.background is not None:

@@ -14,12 +14,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from adapters.registry import AdapterRegistry
 from gateway.canonical.countries import Country
 from gateway.canonical.text import Text
 from gateway.crypto import Sealer, hash_credential
-from gateway.errors import AuthenticationError, ConflictError, NotFoundError
+from gateway.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInput,
+    NotFoundError,
+    Problem,
+    UnknownSystemError,
+)
 from gateway.store.db import Database
-from gateway.store.models import System, table_of
+from gateway.store.models import System
 
 SYSTEM_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
@@ -41,6 +49,63 @@ class SystemSpec(BaseModel):
 
 def new_credential() -> str:
     return "gw_" + secrets.token_urlsafe(32)
+
+
+class SystemOut(BaseModel):
+    """A registered system as an administrator sees it: never a credential or a token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    adapter: str
+    endpoint: str | None
+    jurisdiction: str | None
+    has_outbound_token: bool
+
+    @classmethod
+    def of(cls, system: System) -> SystemOut:
+        return cls(
+            id=system.id,
+            name=system.name,
+            adapter=system.adapter,
+            endpoint=system.endpoint,
+            jurisdiction=system.jurisdiction,
+            has_outbound_token=system.outbound_token_sealed is not None,
+        )
+
+
+class Systems:
+    """The administration of systems: each call is one unit of work, committed before it returns."""
+
+    def __init__(self, db: Database, sealer: Sealer, adapters: AdapterRegistry) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._adapters = adapters
+
+    def register(self, spec: SystemSpec) -> tuple[SystemOut, str]:
+        """Register a system; return it and its credential, shown this once only."""
+        try:
+            self._adapters.get(spec.adapter)
+        except UnknownSystemError as exc:  # the registry cannot know which field named it
+            raise InvalidInput(exc.message, [Problem("body.adapter", exc.message)]) from exc
+        with self._db.unit_of_work() as session:
+            system, credential = register(session, spec, self._sealer)
+            view = SystemOut.of(system)
+        return view, credential
+
+    def rotate_credential(self, system_id: str) -> str:
+        """Issue a new credential; the old one stops working once this returns."""
+        with self._db.unit_of_work() as session:
+            return rotate_credential(session, system_id)
+
+    def get(self, system_id: str) -> SystemOut:
+        with self._db.reading() as session:
+            return SystemOut.of(get(session, system_id))
+
+    def list_all(self) -> list[SystemOut]:
+        with self._db.reading() as session:
+            return [SystemOut.of(s) for s in list_all(session)]
 
 
 def register(session: Session, spec: SystemSpec, sealer: Sealer) -> tuple[System, str]:
@@ -93,7 +158,7 @@ def list_all(session: Session) -> list[System]:
 
 
 @dataclass(frozen=True)
-class Entry:
+class RegisteredSystem:
     """What an exchange needs to know of a registered system."""
 
     id: str
@@ -104,8 +169,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    by_id: dict[str, Entry]
-    by_credential: dict[str, Entry]
+    by_id: dict[str, RegisteredSystem]
+    by_credential: dict[str, RegisteredSystem]
     taken_at: float
 
 
@@ -133,7 +198,7 @@ class Directory:
             self._snapshot = None
             self._generation += 1
 
-    def get(self, system_id: str) -> Entry | None:
+    def get(self, system_id: str) -> RegisteredSystem | None:
         return self._current().by_id.get(system_id)
 
     def recognises(self, credential: str | None) -> bool:
@@ -142,7 +207,7 @@ class Directory:
             return False
         return hash_credential(credential) in self._current().by_credential
 
-    def authenticate(self, credential: str | None) -> Entry:
+    def authenticate(self, credential: str | None) -> RegisteredSystem:
         """Return the system holding this credential, or fail without saying what was wrong."""
         if not credential:
             raise AuthenticationError("a system credential is required (Authorization: Bearer ...)")
@@ -159,10 +224,18 @@ class Directory:
             generation = self._generation
         taken_at = self._clock()
         with self._db.engine.connect() as connection:
-            rows = connection.execute(select(table_of(System))).all()
+            rows = connection.execute(
+                select(
+                    System.id,
+                    System.adapter,
+                    System.endpoint,
+                    System.jurisdiction,
+                    System.credential_hash,
+                )
+            ).all()
         by_id, by_credential = {}, {}
         for row in rows:
-            entry = Entry(row.id, row.adapter, row.endpoint, row.jurisdiction)
+            entry = RegisteredSystem(row.id, row.adapter, row.endpoint, row.jurisdiction)
             by_id[row.id] = entry
             by_credential[row.credential_hash] = entry
         snapshot = _Snapshot(by_id, by_credential, taken_at)

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.audit.record import Attempt
+from gateway.audit.record import Record
+from gateway.canonical import Identifier
 from gateway.config import Settings
 from gateway.demo.flow import (
     CIVIL_REGISTRY,
@@ -23,7 +24,9 @@ from gateway.demo.flow import (
 )
 from gateway.demo.server import ServedGateway
 from gateway.runtime import Runtime
-from gateway.store.models import ExchangeRecord, OutboxMessage
+from gateway.store.models import ConsentRow, ExchangeRecord, OutboxMessage
+from gateway.subjects import pseudonym_of
+from tests.fixtures.births import without_countries
 
 SOUTH_SUDAN_FORMS = ["SSD", "SS", "728", "South Sudan", "south sudan"]
 
@@ -45,19 +48,6 @@ def records(served: ServedGateway) -> list[ExchangeRecord]:
         return list(session.scalars(select(ExchangeRecord).order_by(ExchangeRecord.seq)))
 
 
-def without_countries(doc: dict[str, Any]) -> dict[str, Any]:
-    """Strip every nationality, origin, residence and feared country from every individual."""
-    for individual in doc["individuals"]:
-        for attribute in (
-            "progres_nationality",
-            "progres_formerhabitualresidence",
-            "progres_countryoffearedpersecution",
-        ):
-            individual[attribute] = []
-        individual.pop("progres_countryoforigin", None)
-    return doc
-
-
 def test_birth_reaches_civil_registry_and_number_returns(
     env: DemoEnvironment, served: ServedGateway
 ) -> None:
@@ -66,6 +56,9 @@ def test_birth_reaches_civil_registry_and_number_returns(
     assert response.status_code == 202, response.text
     progres, registry = env.standins[REGISTRATION], env.standins[CIVIL_REGISTRY]
     assert wait_for(lambda: len(progres.received) == 1)
+    # The stand-in notes its confirmation after its POST returned, which the relay may have
+    # delivered to proGres before that: wait for it too, with a deadline.
+    assert wait_for(lambda: len(env.confirmations) == 1)
     notification = registry.received[0].json()
     assert notification["resourceType"] == "Bundle"
     composition = notification["entry"][0]["resource"]
@@ -176,10 +169,11 @@ def test_withdrawn_consent_stops_the_next_transfer(
 ) -> None:
     assert env.submit_birth(CIVIL_REGISTRY, "before-withdrawal").status_code == 202
     admin = {"Authorization": f"Bearer {served.runtime.settings.resolved_admin_token()}"}
-    with served.runtime.db.unit_of_work() as session:
-        from gateway.store.models import ConsentRow
-
-        child = served.runtime.pseudonymiser.pseudonym("progres-individual", "KKM-25-001234")
+    with served.runtime.db.reading() as session:
+        child = pseudonym_of(
+            served.runtime.pseudonymiser,
+            Identifier(scheme="progres-individual", value="KKM-25-001234"),
+        )
         consent_id = session.scalars(
             select(ConsentRow.id).where(
                 ConsentRow.subject == child, ConsentRow.recipient == CIVIL_REGISTRY
@@ -206,6 +200,7 @@ def test_every_attempt_recorded_once_without_personal_data(
     ]
     assert [a.status_code for a in attempts] == [202, 403, 422, 422]
     assert wait_for(lambda: len(env.standins[REGISTRATION].received) == 1)
+    assert wait_for(lambda: len(env.confirmations) == 1)
     replay = env.submit_birth(CIVIL_REGISTRY, "pd-allowed")
     assert replay.status_code == 200
     assert replay.json()["exchange_id"] == attempts[0].json()["exchange_id"]
@@ -226,7 +221,7 @@ def test_every_attempt_recorded_once_without_personal_data(
             assert document["progres_documentnumber"] not in dump
     for row in rows:
         stored = {c: getattr(row, c) for c in row.__table__.columns.keys()}
-        assert Attempt.of(stored).leaf_hash() == row.leaf_hash
+        assert Record.of(stored).leaf_hash() == row.leaf_hash
 
 
 def test_down_destination_gets_the_exchange_after_a_gateway_restart(settings: Settings) -> None:

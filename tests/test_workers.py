@@ -4,38 +4,29 @@ recorded once and delivered once, though both workers' relays drain the same out
 from __future__ import annotations
 
 import gc
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from bench.birth_flow import children, free_port
 from gateway.api.app import from_environment, serve
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, DemoEnvironment, wait_for
 from gateway.runtime import Runtime
 from gateway.store.models import DeliveryAttempt, ExchangeRecord
+from tests.fixtures.network import free_port
+from tests.fixtures.postgres import own_database
+from tests.fixtures.processes import children
+from tests.fixtures.serving import GATEWAY, as_variables, is_up
+from tests.fixtures.serving import serve as serve_gateway
 
 WORKERS, CLIENTS, BIRTHS_EACH = 2, 8, 4
 BIRTHS = CLIENTS * BIRTHS_EACH
-
-
-def as_variables(settings: Settings) -> dict[str, str]:
-    """The settings as the GATEWAY_* variables worker processes read them from."""
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is not None:
-            variables[f"GATEWAY_{name.upper()}"] = str(value)
-    return variables
 
 
 def worker_processes(pid: int) -> list[int]:
@@ -45,18 +36,23 @@ def worker_processes(pid: int) -> list[int]:
 
 
 @pytest.fixture
-def served_by_workers(settings: Settings) -> Iterator[tuple[DemoEnvironment, int]]:
+def on_a_server(settings: Settings) -> Iterator[Settings]:
+    """The settings, on a PostgreSQL database of the test's own: workers need a server."""
+    with own_database() as url:
+        yield settings.model_copy(update={"database_url": url})
+
+
+@pytest.fixture
+def served_by_workers(on_a_server: Settings) -> Iterator[tuple[DemoEnvironment, int]]:
     """The demo systems registered by this process; the gateway served by `WORKERS` others."""
+    settings = on_a_server
     port = free_port()
     runtime = Runtime.build(settings)
     env = DemoEnvironment.start(runtime, f"http://127.0.0.1:{port}")
     runtime.close()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gateway")), "serve", "--port", str(port)],
-        env={**as_variables(settings), "GATEWAY_WORKERS": str(WORKERS)},
-    )
+    server = serve_gateway(settings, port, WORKERS)
     try:
-        assert wait_for(lambda: _up(env.gateway_url), seconds=60), "the gateway did not start"
+        assert wait_for(lambda: is_up(env.gateway_url), seconds=60), "the gateway did not start"
         yield env, server.pid
     finally:
         server.send_signal(signal.SIGTERM)
@@ -64,16 +60,10 @@ def served_by_workers(settings: Settings) -> Iterator[tuple[DemoEnvironment, int
         env.stop()
 
 
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_two_workers_record_and_deliver_every_exchange_once(
-    served_by_workers: tuple[DemoEnvironment, int], settings: Settings
+    served_by_workers: tuple[DemoEnvironment, int], on_a_server: Settings
 ) -> None:
+    settings = on_a_server
     env, server = served_by_workers
     assert len(worker_processes(server)) == WORKERS
 
@@ -112,6 +102,23 @@ def test_two_workers_record_and_deliver_every_exchange_once(
     finally:
         engine.dispose()
     assert decisions == [("allowed", 2 * BIRTHS)]
+
+
+def test_several_serving_processes_on_sqlite_are_refused_with_the_way_out(
+    tmp_path: Path,
+) -> None:
+    """SQLite is the embedded default for one process; more need PostgreSQL, and are told so."""
+    sqlite = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'gateway.db'}")
+    refused = subprocess.run(
+        [GATEWAY, "serve", "--port", str(free_port())],
+        env={**as_variables(sqlite), "GATEWAY_WORKERS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "several serving processes need PostgreSQL" in refused.stderr
+    assert "GATEWAY_DATABASE_URL" in refused.stderr
 
 
 @pytest.fixture

@@ -7,29 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from anyio import CapacityLimiter
 from fastapi import FastAPI
 from starlette.requests import ClientDisconnect
 
 from gateway.api import consents, edge, errors, exchanges, health, server, systems
 from gateway.api.throttle import FailedAuthentications, Throttle
 from gateway.config import Settings
+from gateway.errors import ConfigurationError, Problem
 from gateway.runtime import Runtime
-from gateway.store.group import GroupCommit
 
 
 def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     """Build the app around a runtime; the relay drains the outbox while the app runs."""
     relay = runtime.settings.relay_enabled if start_relay is None else start_relay
 
-    commits = GroupCommit(runtime.db)
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if relay:
             runtime.start_relay()
         yield server.lifespan_state(runtime.settings)  # the server's limits on header blocks
-        await commits.close()
+        await runtime.exchanges.writes.close()
         runtime.close()
 
     app = FastAPI(
@@ -39,8 +36,6 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.state.exchange_threads = CapacityLimiter(runtime.settings.exchange_threads)
-    app.state.commits = commits
     errors.install(app)
     app.add_exception_handler(ClientDisconnect, edge.on_hang_up)
     # Outermost last: an unread body closes the connection, whoever answered; a throttled
@@ -65,10 +60,10 @@ def serving_app(runtime: Runtime) -> FastAPI:
     """Build the app a serving process runs, with what start-up built frozen.
 
     Frozen: kept out of garbage collection. Those objects (schemas, code lists, validators)
-    live as long as the process, yet every full collection walked them all; under load that
-    paused the event loop about 90 ms each time (measured), and cost about 65 us per
-    exchange. Frozen, a full collection walks only what came after. Not in `create_app`:
-    a process that builds many apps (the tests) would keep their cyclic garbage for ever.
+    live as long as the process, yet every full collection walked them all, pausing the
+    event loop under load. Frozen, a full collection walks only what came after. Not in
+    `create_app`: a process that builds many apps (the tests) would keep their cyclic
+    garbage for ever.
     """
     app = create_app(runtime)
     gc.collect()
@@ -79,8 +74,8 @@ def serving_app(runtime: Runtime) -> FastAPI:
 def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
     """Serve the HTTP API: from this process, or from `workers` processes on one socket.
 
-    Why several: one Python process uses one core, and the gateway's work is CPU work. On
-    SQLite the workers take turns only to write a batch (see store/group.py); the outbox
+    Why several: one Python process uses one core, and the gateway's work is CPU work. They
+    need a database server: SQLite is the embedded default for one process. The outbox
     relay in each claims messages with leases, so none is sent twice at once. Each worker
     builds its own runtime from the GATEWAY_* variables, after this process has migrated
     the database and made the keys (`runtime`); so the settings must be those variables.
@@ -90,6 +85,17 @@ def serve(runtime: Runtime, host: str, port: int, workers: int = 1) -> None:
         return
     if runtime.settings != Settings():
         raise ValueError("worker processes read their settings from GATEWAY_* variables only")
+    if runtime.db.embedded:
+        raise ConfigurationError(
+            "several serving processes need PostgreSQL",
+            [
+                Problem(
+                    "GATEWAY_WORKERS",
+                    f"{workers} processes on SQLite: set GATEWAY_DATABASE_URL to a PostgreSQL"
+                    " database, or serve from one process",
+                )
+            ],
+        )
     runtime.close()
     target = f"{__name__}:{from_environment.__name__}"
     server.run(target, runtime.settings, host, port, workers=workers)

@@ -8,11 +8,11 @@ after it has committed (`Database.unit_of_work`).
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.audit.service import Reader
 from gateway.errors import ForbiddenError
 from gateway.runtime import Runtime
 
@@ -32,29 +32,21 @@ def bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: the administrator, or one registered system."""
-
-    admin: bool
-    system_id: str | None = None
-
-
-def caller(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Caller:
+def caller(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Reader:
     token = bearer(request)
     # Compared as bytes: compare_digest refuses str holding non-ASCII, which a header may.
     admin_token = rt.settings.resolved_admin_token().encode()
     if token and hmac.compare_digest(token.encode(), admin_token):
-        return Caller(admin=True)
-    return Caller(admin=False, system_id=rt.directory.authenticate(token).id)
+        return Reader(admin=True)
+    return Reader(admin=False, system_id=rt.directory.authenticate(token).id)
 
 
-def admin(who: Annotated[Caller, Depends(caller)]) -> Caller:
+def admin(who: Annotated[Reader, Depends(caller)]) -> Reader:
     if not who.admin:
         raise ForbiddenError("this needs the administrator role")
     return who
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
-CallerDep = Annotated[Caller, Depends(caller)]
-AdminDep = Annotated[Caller, Depends(admin)]
+CallerDep = Annotated[Reader, Depends(caller)]
+AdminDep = Annotated[Reader, Depends(admin)]

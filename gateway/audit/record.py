@@ -1,51 +1,52 @@
-"""Build exchange records.
+"""The exchange record: one per attempt, built once, when the attempt's outcome is known.
 
 A record says who sent what kind of data about whom (pseudonyms), to whom, why, under which
 rule, and with what result: never a name, a birth date or a document number. Its leaf hash
-is SHA-256 over the canonical JSON of every field but the hash itself, so the record can
-become a leaf of a Merkle tree without changing shape.
+is SHA-256 over the canonical JSON of every field but the hash itself (format version 1), so
+the record can become a leaf of a Merkle tree without changing shape.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
-from gateway.crypto import canonical_json, sha256_hex
-from gateway.ids import new_id
+from gateway.canonical import Envelope
+from gateway.canonical.json import canonical_json
+from gateway.crypto import sha256_hex
 
 ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
 
 
-@dataclass
-class Attempt:
-    """What is known about an attempt so far; filled in as it walks the pipeline."""
+@dataclass(frozen=True)
+class Record:
+    """An exchange record; the field order is the leaf's (see `leaf`)."""
 
-    id: str = field(default_factory=new_id)
-    recorded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    source: str | None = None
-    destination: str | None = None
-    destination_jurisdiction: str | None = None
-    message_type: str | None = None
-    purpose: str | None = None
-    legal_basis: str | None = None
-    agreement: str | None = None
-    subjects: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
-    decision: str = INVALID
-    reasons: list[str] = field(default_factory=list)
-    policy_version: str | None = None
-    policy_rule: str | None = None
-    mapping_version: str | None = None
-    request_digest: str | None = None
-    payload_digest: str | None = None
+    id: str
+    recorded_at: dt.datetime
+    source: str | None
+    destination: str | None
+    destination_jurisdiction: str | None
+    message_type: str | None
+    purpose: str | None
+    legal_basis: str | None
+    agreement: str | None
+    subjects: tuple[str, ...]
+    categories: tuple[str, ...]
+    decision: str
+    reasons: tuple[str, ...]
+    policy_version: str | None
+    policy_rule: str | None
+    mapping_version: str | None
+    request_digest: str | None
+    payload_digest: str | None
 
     def fields(self) -> dict[str, Any]:
-        """Return the fields as a new dict (a shallow copy: lists are copied, not shared)."""
+        """Return the fields as a new dict, sequences as lists (the stored row's shape)."""
         return {
-            name: list(value) if isinstance(value, list) else value
+            name: list(value) if isinstance(value, tuple) else value
             for name, value in ((f, getattr(self, f)) for f in _FIELD_NAMES)
         }
 
@@ -60,9 +61,53 @@ class Attempt:
         return sha256_hex(canonical_json({"v": 1, **self.leaf()}))
 
     @classmethod
-    def of(cls, stored: Mapping[str, Any]) -> Attempt:
+    def of(cls, stored: Mapping[str, Any]) -> Record:
         """Rebuild a record from stored fields, e.g. to check a stored leaf hash."""
-        return cls(**{name: stored[name] for name in _FIELD_NAMES})
+        values: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in ((f, stored[f]) for f in _FIELD_NAMES)
+        }
+        return cls(**values)
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(Attempt))
+def build(
+    *,
+    exchange_id: str,
+    recorded_at: dt.datetime,
+    source: str | None,
+    request_digest: str | None,
+    decision: str,
+    reasons: Iterable[str],
+    envelope: Envelope | None = None,
+    destination_jurisdiction: str | None = None,
+    mapping_version: str | None = None,
+    subjects: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    policy_version: str | None = None,
+    policy_rule: str | None = None,
+    payload_digest: str | None = None,
+) -> Record:
+    """Build the record of an attempt from what was read of it and what became of it."""
+    return Record(
+        id=exchange_id,
+        recorded_at=recorded_at,
+        source=source,
+        destination=None if envelope is None else envelope.destination,
+        destination_jurisdiction=destination_jurisdiction,
+        message_type=None if envelope is None else envelope.message_type,
+        purpose=None if envelope is None else envelope.purpose,
+        legal_basis=None if envelope is None else envelope.legal_basis.value,
+        agreement=None if envelope is None else envelope.agreement,
+        subjects=tuple(subjects),
+        categories=tuple(sorted(categories)),
+        decision=decision,
+        reasons=tuple(reasons),
+        policy_version=policy_version,
+        policy_rule=policy_rule,
+        mapping_version=mapping_version,
+        request_digest=request_digest,
+        payload_digest=payload_digest,
+    )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Record))

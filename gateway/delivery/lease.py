@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 
+from gateway.delivery.repository import PENDING
 from gateway.errors import ConfigurationError, Problem
 from gateway.store.db import Database
 from gateway.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-PENDING = "pending"
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,16 @@ from gateway.crypto import BodySealer, Sealer
 from gateway.delivery import lease
 from gateway.delivery.bodies import open_body
 from gateway.delivery.lease import Claimed, Heartbeat, LeasePolicy
+from gateway.delivery.repository import DEAD, DELIVERED, PENDING
 from gateway.delivery.retry import SLOW_DOWN, RetryPolicy, Verdict, retry_after_seconds
-from gateway.delivery.transport import Response, Transport, TransportError
-from gateway.errors import SealError
+from gateway.delivery.transport import Response, Transport
+from gateway.errors import SealError, TransportError
 from gateway.store.db import Database
 from gateway.store.models import DeliveryAttempt, OutboxMessage, System
 
 __all__ = ["DEAD", "DELIVERED", "PENDING", "OutboxRelay", "Pass", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
 
 @dataclass(frozen=True)
@@ -186,15 +186,15 @@ class OutboxRelay:
             url, body, headers = self._request(loaded)
         except _Unsendable as exc:  # a failed attempt, not a crash: the operator sees why
             log.warning("outbox message %d cannot be sent: %s", message_id, exc)
-            self._settle(token, message_id, loaded, None, str(exc))
+            self._record_outcome(token, message_id, loaded, None, str(exc))
             return None
         response: Response | None = None
         error: str | None = None
         try:
             response = self.transport.post(url, body, headers)
         except TransportError as exc:
-            error = str(exc)
-        retry_at = self._settle(token, message_id, loaded, response, error)
+            error = exc.message
+        retry_at = self._record_outcome(token, message_id, loaded, response, error)
         if response is None or response.status in SLOW_DOWN:
             return retry_at
         return None
@@ -241,7 +241,7 @@ class OutboxRelay:
             ).one_or_none()
         return None if row is None else _Loaded(*row)
 
-    def _settle(
+    def _record_outcome(
         self,
         token: str,
         message_id: int,

@@ -1,7 +1,9 @@
 """The one seam between the gateway and the network, so tests can point it at real servers.
 
 A transport returns the whole answer (status, headers, the start of the body, time taken),
-as httpx's `send` does, so the relay can read a 409 "already applied" or a `Retry-After`.
+as httpx's `send` does, so the relay can read a 409 "already applied", a `Retry-After`, a
+SOAP fault or a receipt; a destination it cannot reach is a TransportError, in the
+gateway's one error tree.
 """
 
 from __future__ import annotations
@@ -13,12 +15,10 @@ from typing import Protocol
 
 import httpx
 
+from gateway.errors import TransportError
+
 # What is kept of an answer's body: enough for a fault's first lines, never a large download.
 BODY_CAP_BYTES = 4096
-
-
-class TransportError(Exception):
-    """The destination could not be reached (refused, timed out, reset)."""
 
 
 @dataclass(frozen=True)

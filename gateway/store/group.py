@@ -1,137 +1,166 @@
 """Group commit: the exchanges an event loop takes in together are written in one transaction.
 
-Why: a commit is durable only once the disk says so, and that wait is as long as the rest of
-an exchange; and most of a commit's cost is the same for one exchange as for ten. `run`
-queues an exchange's database work. A flush lets the loop run until a turn passes with no
-exchange joining (see `_gather`), then takes the database's turn, runs every queued work in
-a savepoint of one transaction, commits and gives the turn back; a thread then waits for the
-disk (`Database.make_durable`), and only then is each answered. So nothing is acknowledged
-before it is on disk, one commit and one disk wait serve a whole batch, and the next batch is
-written while the disk works.
+Why: a commit is durable only once the disk (or the database server's disk) says so, and
+most of a commit's cost, and of a statement's, is the same for one exchange as for ten.
+`run` queues an exchange. A flush lets the loop run until a turn passes with no exchange
+joining (see `_gather`), then, in a worker thread, hands every queued exchange to the batch's
+writer in one transaction (so it can read what they all need at once) and commits; only then
+is each answered. So nothing is acknowledged before it is
+committed, one commit serves a whole batch, and the loop goes on taking requests (which join
+the next batch) while a batch is written.
 
-The turn is held only while a batch writes: never while the loop reads, authenticates,
-parses and renders the next requests, nor while the disk works. When another process holds
-it, a thread waits for it and the loop goes on taking requests, which join the batch. So
-several serving processes share one SQLite file without queueing for their whole work.
-
-An exchange that fails rolls back to its savepoint and leaves the others alone; a batch whose
-transaction breaks (a savepoint or the commit fails) fails every exchange in it, none of
-which was acknowledged.
+The writer reads through the batch's connection and leaves the rows each exchange writes to
+the batch (`Batch.defer`), all at once when that exchange has succeeded: the batch writes
+them at its end, one statement per table for all its exchanges. So an exchange that fails
+leaves nothing of itself, and spares the others. A batch that fails as a whole (its final
+writes or its commit: another process bound the same idempotency key meanwhile, a deadlock)
+is run once more from the start, since the writer only reads and decides before that; if it
+fails again, every exchange in it fails, none of which was acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Connection, Executable
+from sqlalchemy.exc import DBAPIError
 
-from gateway.store.db import Database, Turn
-from gateway.store.prepared import Statement, Transaction, TransactionFactory
+from gateway.store.db import Database
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Row = Mapping[str, Any]
+Write = tuple[Executable, Sequence[Row]]
+"""A statement and the rows it writes."""
 
 MAX_BATCH = 32
 MAX_GATHER_SECONDS = 0.005
+ATTEMPTS = 2  # a batch that fails as a whole is run once more
+BATCHES_AT_ONCE_ON_A_SERVER = 4
 
-_SAVEPOINT = Statement(text("SAVEPOINT exchange"))
-_ROLLBACK_TO = Statement(text("ROLLBACK TO SAVEPOINT exchange"))
-_RELEASE = Statement(text("RELEASE SAVEPOINT exchange"))
+
+class Batch:
+    """One transaction shared by the works of a batch, and the rows they leave to write."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._deferred: dict[Executable, list[Row]] = {}
+
+    def defer(self, *writes: Write) -> None:
+        """Leave rows to be written at the batch's end; statements run in first-deferred order.
+
+        Why all at once: a work that fails must leave nothing, so it hands over its rows
+        only when it has succeeded.
+        """
+        for statement, rows in writes:
+            self._deferred.setdefault(statement, []).extend(rows)
+
+    def deferred(self, statement: Executable) -> Sequence[Row]:
+        """Return the rows left so far for a statement (e.g. keys bound earlier in the batch)."""
+        return self._deferred.get(statement, ())
+
+    def write(self) -> None:
+        """Write every deferred row: one statement per table, for all the batch's works."""
+        for statement, rows in self._deferred.items():
+            self.connection.execute(statement, rows)
+
+
+WriteBatch = Callable[[Batch, Sequence[Item]], Sequence[Result | Exception]]
+"""Decide a batch's items in its transaction: each one's result, or why it failed."""
 
 
 @dataclass(frozen=True)
-class _Queued:
-    work: Callable[[TransactionFactory], Any]
+class _Queued(Generic[Item]):
+    item: Item
     answer: asyncio.Future[Any]
 
 
-class _BrokenBatchError(Exception):
-    """The batch's transaction can no longer be used; every exchange in it fails."""
+class GroupCommit(Generic[Item, Result]):
+    """Batch the items an event loop takes in together into one transaction."""
 
-
-class GroupCommit:
-    """Batch the database work an event loop takes in together into one transaction."""
-
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, write_batch: WriteBatch[Item, Result]) -> None:
         self._db = db
-        self._queued: list[_Queued] = []
+        self._write_batch = write_batch
+        self._queued: list[_Queued[Item]] = []
         self._flushing: asyncio.Task[None] | None = None
-        self._syncing: set[asyncio.Task[None]] = set()
-        self._tx: Transaction | None = None
-        self._broken: BaseException | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+        # SQLite has one writer; a database server overlaps several batches' round trips.
+        self._at_once = 1 if db.embedded else BATCHES_AT_ONCE_ON_A_SERVER
+        self._free: asyncio.Semaphore | None = None  # made on the loop that flushes
 
-    async def run(self, work: Callable[[TransactionFactory], T]) -> T:
-        """Queue `work` for the next batch; return its result once the batch is on disk."""
+    async def run(self, item: Item) -> Result:
+        """Queue an item for the next batch; return its result once the batch is committed."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[T] = loop.create_future()
+        answer: asyncio.Future[Result] = loop.create_future()
         # Why: a failed batch may have no waiter left (all hung up); asyncio would log that.
         answer.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._queued.append(_Queued(work, answer))
+        self._queued.append(_Queued(item, answer))
         if self._flushing is None:
             self._flushing = loop.create_task(self._flush())
-        # A client that hangs up cancels only its answer: the batch holds its work, not this.
+        # A client that hangs up cancels only its answer: the batch holds its item, not this.
         return await answer
 
     async def close(self) -> None:
         """Write, commit and answer whatever is queued (at shutdown, before the database closes)."""
-        if self._flushing is not None:
-            await self._flushing
-        await asyncio.gather(*self._syncing, return_exceptions=True)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Run a block in a savepoint of the batch being written (for the queued work)."""
-        if self._tx is None:
-            raise RuntimeError("a group's transactions exist only while its batch is written")
-        tx = self._tx
-        self._savepoint(tx, _SAVEPOINT)
-        try:
-            yield tx
-        except BaseException:
-            self._savepoint(tx, _ROLLBACK_TO)
-            self._savepoint(tx, _RELEASE)
-            raise
-        self._savepoint(tx, _RELEASE)
+        while self._flushing is not None or self._writing:
+            if self._flushing is not None:
+                await self._flushing
+            await asyncio.gather(*self._writing, return_exceptions=True)
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._free is None or not self._writing:  # a loop's first flush, or nothing in flight
+            self._free = asyncio.Semaphore(self._at_once)
+        free = self._free
         try:
             while self._queued:
+                await free.acquire()  # meanwhile, arrivals join the next batch
                 await self._gather()
-                await self._take_turn()
                 batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
-                try:
-                    outcomes = self._write(batch)
-                finally:
-                    if self._db.turn is not None:
-                        self._db.turn.release()
-                if outcomes is not None:
-                    # Answered once on disk; meanwhile the next batch may be written.
-                    syncing = loop.create_task(self._answer_when_durable(batch, outcomes))
-                    self._syncing.add(syncing)
-                    syncing.add_done_callback(self._syncing.discard)
-        except BaseException as exc:  # no turn, or the flush was cancelled: fail what waits
-            batch, self._queued = self._queued, []
-            for queued in batch:
+                writing = loop.create_task(self._write_and_answer(batch, free))
+                self._writing.add(writing)
+                writing.add_done_callback(self._writing.discard)
+        except BaseException as exc:  # the flush was cancelled
+            failed, self._queued = self._queued, []
+            for queued in failed:
                 _fail(queued.answer, exc)
             if not isinstance(exc, Exception):
                 raise
         finally:
             self._flushing = None
 
+    async def _write_and_answer(self, batch: list[_Queued[Item]], free: asyncio.Semaphore) -> None:
+        try:
+            # Shielded: a batch being written is committed whatever happens to its waiters.
+            writing = asyncio.get_running_loop().run_in_executor(None, self._write, batch)
+            try:
+                outcomes = await asyncio.shield(writing)
+            except Exception as exc:  # the batch failed as a whole: fail it, go on
+                outcomes = [exc] * len(batch)
+            for queued, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Exception):
+                    _fail(queued.answer, outcome)
+                else:
+                    _answer(queued.answer, outcome)
+        except BaseException as exc:  # cancelled (the loop is closing): fail what waits
+            for queued in batch:
+                _fail(queued.answer, exc)
+            raise
+        finally:
+            free.release()
+
     async def _gather(self) -> None:
         """Let the loop run until a turn passes with no exchange joining the batch.
 
         Why more than one turn: a request takes a few loop turns from its bytes arriving to
         its exchange being queued, and a batch's commit costs much the same however many it
-        holds (measured: an exchange written alone costs 630 us, in eights 380). A batch
-        stops gathering at MAX_BATCH exchanges or after MAX_GATHER_SECONDS, so a steady
-        stream of arrivals cannot hold back the first ones.
+        holds. A batch stops gathering at MAX_BATCH exchanges or after MAX_GATHER_SECONDS, so
+        a steady stream of arrivals cannot hold back the first ones.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + MAX_GATHER_SECONDS
@@ -141,80 +170,24 @@ class GroupCommit:
             if len(self._queued) == joined:
                 return
 
-    async def _answer_when_durable(
-        self, batch: list[_Queued], outcomes: list[tuple[bool, Any]]
-    ) -> None:
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, self._db.make_durable)
-        except BaseException as exc:  # committed, but not known to be on disk: not accepted
-            for queued in batch:
-                _fail(queued.answer, exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        for queued, (succeeded, value) in zip(batch, outcomes, strict=True):
-            if succeeded:
-                _answer(queued.answer, value)
-            else:
-                _fail(queued.answer, value)
+    def _write(self, batch: list[_Queued[Item]]) -> Sequence[Result | Exception]:
+        """Decide the batch's items in one transaction, write what they left, and commit.
 
-    async def _take_turn(self) -> None:
-        """Take the database's turn for the loop's thread, waiting for it off the loop."""
-        turn = self._db.turn
-        if turn is None:
-            return
-        loop_thread = threading.get_ident()
-        if turn.acquire(blocking=False, holder=loop_thread):
-            return
-        waiting = asyncio.get_running_loop().run_in_executor(
-            None, partial(turn.acquire, holder=loop_thread)
-        )
-        try:
-            await asyncio.shield(waiting)
-        except asyncio.CancelledError:  # give the turn back once the thread has it
-            waiting.add_done_callback(partial(_give_back, turn))
-            raise
-
-    def _write(self, batch: list[_Queued]) -> list[tuple[bool, Any]] | None:
-        """Run each queued work in a savepoint of one transaction and commit.
-
-        Return each work's outcome (succeeded, result or error), or None when the batch
-        failed as a whole; every answer then carries the failure.
+        Return each item's result or error; raise if the batch failed as a whole twice.
         """
-        outcomes: list[tuple[bool, Any]] = []
-        self._broken = None
-        try:
-            with self._db.transaction(turn_taken=True, durable=False) as tx:
-                self._tx = tx
-                for queued in batch:
-                    try:
-                        outcomes.append((True, queued.work(self.transaction)))
-                    except Exception as exc:
-                        outcomes.append((False, exc))
-                    if self._broken is not None:
-                        raise _BrokenBatchError("the batch's transaction broke") from self._broken
-        except BaseException as exc:
-            failure = self._broken or exc
-            for queued in batch:
-                _fail(queued.answer, failure)
-            if not isinstance(exc, Exception):
-                raise
-            return None
-        finally:
-            self._tx = None
-        return outcomes
-
-    def _savepoint(self, tx: Transaction, statement: Statement) -> None:
-        try:
-            tx.execute(statement, {})
-        except BaseException as exc:
-            self._broken = exc
-            raise
-
-
-def _give_back(turn: Turn, taking: asyncio.Future[bool]) -> None:
-    if not taking.cancelled() and taking.exception() is None:
-        turn.release()
+        items = [queued.item for queued in batch]
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self._db.transaction() as connection:
+                    shared = Batch(connection)
+                    outcomes = self._write_batch(shared, items)
+                    shared.write()
+                return outcomes
+            except DBAPIError:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("a batch of %d exchanges failed as a whole; running it again", len(batch))
+        raise AssertionError("unreachable")
 
 
 def _answer(answer: asyncio.Future[Any], value: Any) -> None:

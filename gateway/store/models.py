@@ -18,14 +18,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    Table,
     Text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
-
-from gateway.audit.record import Attempt
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for a log.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -58,13 +55,6 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
-
-
-def table_of(model: type[Base]) -> Table:
-    """Return a model's table, for Core statements on the hot path (no ORM objects)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 class System(Base):
@@ -109,11 +99,6 @@ class ExchangeRecord(Base):
     leaf_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_exchange_records_source_time", "source", "recorded_at"),)
-
-    @staticmethod
-    def values(attempt: Attempt) -> dict[str, Any]:
-        """Return the row that records an attempt, its leaf hash included."""
-        return {**attempt.fields(), "leaf_hash": attempt.leaf_hash()}
 
 
 class IdempotencyKey(Base):
@@ -174,6 +159,15 @@ class RememberedRisk(Base):
     pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
     country: Mapped[str] = mapped_column(String(3), primary_key=True)
     first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class IdentityLink(Base):
+    """Two pseudonyms of one person, sent together; written both ways."""
+
+    __tablename__ = "identity_links"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    linked: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class ConsentRow(Base):

@@ -6,14 +6,18 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from gateway import systems
-from gateway.audit.record import ALLOWED, Attempt
+from gateway.audit import record as audit_record
+from gateway.audit import repository as audit_log
+from gateway.audit.record import ALLOWED
 from gateway.delivery.bodies import sealed_columns
 from gateway.delivery.outbox import PENDING
+from gateway.ids import new_id
 from gateway.runtime import Runtime
-from gateway.store.models import DeliveryAttempt, ExchangeRecord, OutboxMessage
+from gateway.store.group import Batch
+from gateway.store.models import DeliveryAttempt, OutboxMessage
 from gateway.systems import SystemSpec
 
 BODY = b'{"n": 1}'
@@ -41,7 +45,14 @@ def queue(
     body: bytes = BODY,
 ) -> str:
     """Write one accepted exchange and its sealed outbox row, as the pipeline does."""
-    attempt = Attempt(recorded_at=clock(), decision=ALLOWED, source="src", destination=destination)
+    attempt = audit_record.build(
+        exchange_id=new_id(),
+        recorded_at=clock(),
+        source="src",
+        request_digest=None,
+        decision=ALLOWED,
+        reasons=["allowed"],
+    )
     with runtime.db.unit_of_work() as session:
         if session.get(systems.System, destination) is None:
             spec = SystemSpec(
@@ -53,7 +64,9 @@ def queue(
                 outbound_token=token,
             )
             systems.register(session, spec, runtime.sealer)
-        session.execute(insert(ExchangeRecord), ExchangeRecord.values(attempt))
+        recorded = Batch(session.connection())
+        recorded.defer(*audit_log.writes(attempt))
+        recorded.write()
         session.flush()
         session.add(
             OutboxMessage(

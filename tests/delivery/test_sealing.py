@@ -13,16 +13,20 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import insert, select, text, update
 
-from gateway.audit.record import ALLOWED, Attempt
+from gateway.audit import record as audit_record
+from gateway.audit import repository as audit_log
+from gateway.audit.record import ALLOWED
 from gateway.config import Settings
 from gateway.crypto import Keyring, derive_key, key_id
 from gateway.delivery.outbox import DELIVERED, PENDING, OutboxRelay
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment, birth_notification, wait_for
 from gateway.demo.server import ServedGateway
 from gateway.errors import SealError, UnknownKeyError
+from gateway.ids import new_id
 from gateway.runtime import Runtime
 from gateway.store.db import make_engine
-from gateway.store.models import ExchangeRecord, OutboxMessage, System, table_of
+from gateway.store.group import Batch
+from gateway.store.models import OutboxMessage, System
 from tests.delivery.servers import Destination
 from tests.delivery.support import BODY, Clock, attempt_codes, outbox_row, queue
 
@@ -82,10 +86,19 @@ def test_bodies_queued_before_0002_are_sealed_at_start_up(settings: Settings) ->
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        attempt = Attempt(recorded_at=Clock()(), decision=ALLOWED, source="src")
-        connection.execute(insert(table_of(ExchangeRecord)), ExchangeRecord.values(attempt))
+        attempt = audit_record.build(
+            exchange_id=new_id(),
+            recorded_at=Clock()(),
+            source="src",
+            request_digest=None,
+            decision=ALLOWED,
+            reasons=["allowed"],
+        )
+        recorded = Batch(connection)
+        recorded.defer(*audit_log.writes(attempt))
+        recorded.write()
         connection.execute(
-            insert(table_of(System)),
+            insert(System),
             {"id": "dst", "name": "D", "adapter": "opencrvs", "credential_hash": "0" * 64},
         )
         connection.execute(  # only the columns 0001 made

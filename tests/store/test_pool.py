@@ -10,18 +10,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, literal_column, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from gateway.store import db as db_module
 from gateway.store.db import Database
-from gateway.store.prepared import Statement
 
 POSTGRES = os.environ.get(
     "GATEWAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-
-TWO = Statement(select(literal_column("2").label("value")))
 
 
 def connect(monkeypatch: pytest.MonkeyPatch, idle_seconds: float) -> Iterator[Database]:
@@ -59,8 +56,8 @@ def test_a_connection_ended_while_idle_is_replaced_before_use(pinged: Database) 
 
 def test_the_exchange_path_gets_a_live_connection_too(pinged: Database) -> None:
     end_pooled_connection_on_the_server(pinged)
-    with pinged.transaction() as tx:
-        assert tx.one(TWO, {}).value == 2
+    with pinged.transaction() as connection:
+        assert connection.execute(text("SELECT 2")).scalar() == 2
 
 
 def test_without_the_ping_the_ended_connection_would_fail_its_user(unpinged: Database) -> None:

@@ -1,0 +1,81 @@
+"""The outbox in the store: a message queued with its exchange's record, and where it stands."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from gateway.crypto import BodySealer
+from gateway.delivery.bodies import sealed_columns
+from gateway.store.group import Write
+from gateway.store.models import DeliveryAttempt, OutboxMessage
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+QUEUE = insert(OutboxMessage)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where an exchange's delivery stands: its state, attempts, last error, next attempt."""
+
+    status: str
+    attempts: int
+    last_error: str | None
+    delivered_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+
+
+def queued(
+    sealer: BodySealer,
+    *,
+    exchange_id: str,
+    destination: str,
+    body: bytes,
+    content_type: str,
+    due: dt.datetime,
+) -> Write:
+    """Return the outbox row that queues a rendered message, its body sealed (bodies.py)."""
+    row = {
+        "exchange_id": exchange_id,
+        "destination": destination,
+        **sealed_columns(sealer, exchange_id, body),
+        "content_type": content_type,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": due,
+    }
+    return QUEUE, [row]
+
+
+def delivery_of(session: Session, exchange_id: str) -> Delivery | None:
+    """Return where an exchange's delivery stands, or None if nothing was queued."""
+    outbox = session.scalar(select(OutboxMessage).where(OutboxMessage.exchange_id == exchange_id))
+    if outbox is None:
+        return None
+    attempts = session.scalar(
+        select(func.count())
+        .select_from(DeliveryAttempt)
+        .where(DeliveryAttempt.exchange_id == exchange_id)
+    )
+    return Delivery(
+        status=outbox.status,
+        attempts=attempts or 0,
+        last_error=outbox.last_error,
+        delivered_at=outbox.delivered_at,
+        next_attempt_at=outbox.next_attempt_at if outbox.status == PENDING else None,
+    )
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Return how many outbox messages are pending, delivered and dead."""
+    found = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    return {status: found.get(status, 0) for status in (PENDING, DELIVERED, DEAD)}

@@ -1,0 +1,66 @@
+"""A subject is one person under every name for them: the guard finds what it remembered under
+any spelling of an identifier its scheme treats as the same, and under any identifier that
+was ever sent together with a known one."""
+
+from __future__ import annotations
+
+from gateway.canonical import Identifier, Person
+from gateway.crypto import Pseudonymiser
+from gateway.store.db import Database
+from gateway.subjects import Recalled, Subject, by_ref, identify, recall, remember
+
+PSEUDONYMISER = Pseudonymiser(b"k" * 32)
+
+
+def person(*identifiers: tuple[str, str], ref: str = "p") -> Person:
+    return Person(ref=ref, identifiers=[Identifier(scheme=s, value=v) for s, v in identifiers])
+
+
+def seen(db: Database, who: Person, risk: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Decide on a message about `who` as the pipeline does: recall, then remember."""
+    subjects = identify([who], PSEUDONYMISER)
+    with db.transaction() as connection:
+        recalled = recall(connection, subjects)
+        known = by_ref(subjects, recalled)[who.ref]
+        remember(connection, subjects, {who.ref: known | risk}, recalled)
+    return known
+
+
+def test_spellings_a_scheme_treats_as_one_give_one_pseudonym() -> None:
+    forms = ["KKM-25-001234", "kkm 25 001234", "KKM25001234", "kkm.25/001234"]
+    pseudonyms = {identify([person(("progres-individual", f))], PSEUDONYMISER)[0] for f in forms}
+    assert len({s.pseudonyms for s in pseudonyms}) == 1
+
+
+def test_risk_remembered_under_one_spelling_is_found_under_another(db: Database) -> None:
+    seen(db, person(("passport", "P<1234 567")), frozenset({"SYR"}))
+    assert seen(db, person(("PASSPORT", "p1234567"))) == {"SYR"}
+
+
+def test_identifiers_sent_together_find_each_others_risk_later(db: Database) -> None:
+    # First seen with two identifiers and no risk country: the two are linked.
+    assert seen(db, person(("progres-individual", "A-1"), ("national-id", "N-9"))) == set()
+    # Then the risk arrives under one of them only.
+    seen(db, person(("national-id", "N-9")), frozenset({"ERI"}))
+    # A message naming only the other identifier is still bound by it.
+    assert seen(db, person(("progres-individual", "A-1"))) == {"ERI"}
+
+
+def test_links_are_followed_however_many_steps_away(db: Database) -> None:
+    seen(db, person(("a", "1"), ("b", "2")))
+    seen(db, person(("b", "2"), ("c", "3")))
+    seen(db, person(("c", "3"), ("d", "4")))
+    seen(db, person(("d", "4")), frozenset({"AFG"}))
+    assert seen(db, person(("a", "1"))) == {"AFG"}
+
+
+def test_unlinked_people_stay_apart(db: Database) -> None:
+    seen(db, person(("a", "1")), frozenset({"AFG"}))
+    assert seen(db, person(("a", "2"))) == set()
+
+
+def test_a_subject_without_identifiers_is_unidentified_and_recalls_nothing(db: Database) -> None:
+    subjects = identify([person()], PSEUDONYMISER)
+    assert subjects == [Subject("p", ())]
+    with db.transaction() as connection:
+        assert recall(connection, subjects) == Recalled({}, {})
