@@ -1,14 +1,19 @@
 """Exchanges per second for the birth flow through the HTTP API, next to a bare FastAPI endpoint.
 
-Both servers run the same way in the same run (uvicorn, loopback, and the same number of
-worker processes: one per core, as a Python server is deployed on a machine with several,
-unless --workers says otherwise), driven by the same client. The ratio is what the gateway's
-work costs (parse, origin guard, Casbin, consent, minimise, render and validate the FHIR
-bundle, durable record and outbox row in one transaction). The relay is off, so delivery is
-not measured here.
+One run measures two configurations, one after the other: SQLite served from one process (the
+embedded default; one process is all a SQLite file is served from) and PostgreSQL served from
+two, on a database made for the run and dropped after it. In each, both servers run the same
+way (uvicorn, loopback, the same number of processes), driven by the same client in rounds that
+alternate the two. The ratio is what the gateway's work costs (parse, origin guard, Casbin,
+consent, minimise, render and validate the FHIR bundle, durable record and outbox row in one
+transaction). The relay is off, so delivery is not measured here.
+
+The run ends with one summary table; the goal is a figure in it, not the exit status. That is
+non-zero only when a configuration could not be measured (PostgreSQL unreachable, a server that
+did not start), after the others have run.
 
 Usage: python -m bench.birth_flow [--requests N] [--concurrency C] [--rounds R]
-                                  [--workers W] [--database-url URL]
+                                  [--only sqlite|postgresql] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,11 +29,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from bench.figures import Outcome, Round, Unavailable, print_summary, report
+from bench.scratch_database import SERVER, scratch_database
 from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, birth_notification, envelope_headers
 
 
@@ -39,16 +46,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def usable_cores() -> int:
-    """Return the cores this process may run on (not the host's count, in a container)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
+            raise SystemExit(f"the server for {url} exited with {process.returncode}")
         try:
             httpx.get(url, timeout=1)
             return
@@ -69,14 +71,6 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-@dataclass(frozen=True)
-class Round:
-    rate: float
-    latencies: list[float]
-    failures: int
-    server_cpu_ms: float  # the server's CPU time per request, all its processes
 
 
 def drive(
@@ -113,26 +107,17 @@ def drive(
     )
 
 
-def report(name: str, result: Round) -> None:
-    ordered = sorted(result.latencies)
-    p50 = statistics.median(ordered) * 1000
-    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
-    print(
-        f"{name:<38} {result.rate:8.1f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
-        f"   server CPU {result.server_cpu_ms:5.2f} ms/req   non-202: {result.failures}"
-    )
+@dataclass(frozen=True)
+class Configuration:
+    name: str
+    processes: int  # per server: the gateway's and bare FastAPI's alike
+    database: Callable[[], AbstractContextManager[str | None]]  # None: SQLite in the run's dir
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--workers", type=int, default=usable_cores(), help="processes per server (cores)"
-    )
-    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
-    args = parser.parse_args()
+def serve_and_drive(
+    processes: int, database_url: str | None, args: argparse.Namespace
+) -> list[tuple[Round, Round]]:
+    """Serve bare FastAPI and the gateway side by side; drive both, rounds alternating."""
     body = birth_notification()
     with tempfile.TemporaryDirectory() as tmp:
         bare_port, gateway_port = free_port(), free_port()
@@ -147,15 +132,18 @@ def main() -> None:
                 "--log-level",
                 "warning",
                 "--workers",
-                str(args.workers),
+                str(processes),
             ]
         )
         command = [sys.executable, "-m", "bench.serve_gateway", tmp, str(gateway_port)]
-        command += [str(args.workers), *([args.database_url] if args.database_url else [])]
+        command += [str(processes), *([database_url] if database_url else [])]
         gateway = subprocess.Popen(command)
         try:
-            wait_until_up(f"http://127.0.0.1:{bare_port}/docs", bare)
-            wait_until_up(f"http://127.0.0.1:{gateway_port}/health", gateway)
+            try:
+                wait_until_up(f"http://127.0.0.1:{bare_port}/docs", bare)
+                wait_until_up(f"http://127.0.0.1:{gateway_port}/health", gateway)
+            except SystemExit as exc:  # how wait_until_up says a server did not come up
+                raise Unavailable(str(exc)) from None
             credentials_file = Path(tmp) / "demo-credentials.json"
             while not credentials_file.exists():
                 time.sleep(0.1)
@@ -180,32 +168,76 @@ def main() -> None:
 
             run(bare_side, 100)  # warm-up
             run(gateway_side, 100)
-            database = args.database_url or "SQLite (embedded default)"
-            print(
-                f"birth flow, {args.requests} requests, {args.concurrency} clients, "
-                f"{args.workers} worker processes per server, {database}"
-            )
-            ratios, cost_ratios = [], []
+            rounds = []
             for round_ in range(1, args.rounds + 1):
                 # Alternated, so that a slower spell of the machine falls on both alike.
                 bare_result = run(bare_side, args.requests)
                 gateway_result = run(gateway_side, args.requests)
                 report(f"round {round_}: bare FastAPI endpoint", bare_result)
                 report(f"round {round_}: gateway birth flow", gateway_result)
-                ratios.append(gateway_result.rate / bare_result.rate)
-                cost_ratios.append(bare_result.server_cpu_ms / gateway_result.server_cpu_ms)
+                rounds.append((bare_result, gateway_result))
+            return rounds
         finally:
             for process in (bare, gateway):
                 process.terminate()
                 process.wait(timeout=30)
-    listed = ", ".join(f"{r:.2f}" for r in ratios)
-    median = statistics.median(ratios)
-    print(f"ratio gateway / bare: {median:.2f}, the median of {listed} (goal >= 0.50)")
-    # The rate ratio depends on the client too: when the bare server is faster than the
-    # client can drive it, the bare rate is the client's. Server CPU per request does not.
-    listed = ", ".join(f"{r:.2f}" for r in cost_ratios)
-    median = statistics.median(cost_ratios)
-    print(f"server CPU per request, bare / gateway: {median:.2f}, the median of {listed}")
+
+
+def measure(configuration: Configuration, args: argparse.Namespace) -> Outcome:
+    outcome = Outcome(configuration.name, configuration.processes)
+    try:
+        with configuration.database() as database_url:
+            print(
+                f"\n{configuration.name}, {configuration.processes} serving process(es) per "
+                f"server, {database_url or 'SQLite (embedded default)'}: birth flow, "
+                f"{args.requests} requests, {args.concurrency} clients",
+                flush=True,
+            )
+            outcome.rounds = serve_and_drive(configuration.processes, database_url, args)
+    except Unavailable as exc:
+        outcome.unavailable = str(exc)
+        sys.stdout.flush()  # so that the message follows what came before it, when piped
+        print(f"\n{configuration.name} NOT MEASURED: {exc}", file=sys.stderr, flush=True)
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="default: both")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL for the second configuration, used as it is (default: a database "
+        "made on 127.0.0.1:5432 for the run and dropped after it)",
+    )
+    args = parser.parse_args()
+    if args.database_url and args.only == "sqlite":
+        parser.error("--database-url is the PostgreSQL configuration's; --only sqlite omits it")
+
+    def postgresql() -> AbstractContextManager[str | None]:
+        return nullcontext(args.database_url) if args.database_url else scratch_database()
+
+    configurations = {
+        # One process: a SQLite file is served from one process only.
+        "sqlite": Configuration("SQLite", 1, lambda: nullcontext(None)),
+        "postgresql": Configuration("PostgreSQL", 2, postgresql),
+    }
+    chosen = [configurations[args.only]] if args.only else list(configurations.values())
+    outcomes = [measure(configuration, args) for configuration in chosen]
+    print_summary(outcomes, args.rounds)
+    missing = [o.name for o in outcomes if o.unavailable is not None]
+    if missing:
+        sys.stdout.flush()
+        print(f"\nnot measured: {', '.join(missing)}", file=sys.stderr)
+        if "PostgreSQL" in missing and not args.database_url:
+            print(
+                f"start PostgreSQL ({SERVER}), point --database-url at a server, "
+                "or run with --only sqlite",
+                file=sys.stderr,
+            )
+        sys.exit(1)
 
 
 if __name__ == "__main__":
