@@ -53,17 +53,20 @@ def pseudonym_of(pseudonymiser: Pseudonymiser, identifier: Identifier) -> str:
 
 
 def identify(persons: Iterable[Person], pseudonymiser: Pseudonymiser) -> list[Subject]:
-    """Pseudonymise each person's identifiers, each once, in the order of their normal forms."""
-    return [
-        Subject(
-            person.ref,
-            tuple(
-                pseudonymiser.pseudonym(scheme, value)
-                for scheme, value in sorted({_normalised(i) for i in person.identifiers})
-            ),
-        )
-        for person in persons
-    ]
+    """Pseudonymise each person's identifiers, each once, in the order of their normal forms.
+
+    Each identifier's pseudonym as spelled is kept too, after the normal ones, where it
+    differs: that is the pseudonym gateways before identifiers were normalised remembered
+    risk and consents under. It is linked to the person's others the first time it is seen,
+    so nothing remembered before is forgotten.
+    """
+    subjects = []
+    for person in persons:
+        normal = sorted({_normalised(i) for i in person.identifiers})
+        spelled = sorted({(i.scheme, i.value) for i in person.identifiers} - set(normal))
+        pseudonyms = (pseudonymiser.pseudonym(*pair) for pair in (*normal, *spelled))
+        subjects.append(Subject(person.ref, tuple(dict.fromkeys(pseudonyms))))
+    return subjects
 
 
 def _normalised(identifier: Identifier) -> tuple[str, str]:

@@ -4,9 +4,12 @@ was ever sent together with a known one."""
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from gateway.canonical import Identifier, Person
 from gateway.crypto import Pseudonymiser
 from gateway.store.db import Database
+from gateway.store.models import RememberedRisk, utcnow
 from gateway.subjects import Recalled, Subject, by_ref, identify, recall, remember
 
 PSEUDONYMISER = Pseudonymiser(b"k" * 32)
@@ -28,8 +31,8 @@ def seen(db: Database, who: Person, risk: frozenset[str] = frozenset()) -> froze
 
 def test_spellings_a_scheme_treats_as_one_give_one_pseudonym() -> None:
     forms = ["KKM-25-001234", "kkm 25 001234", "KKM25001234", "kkm.25/001234"]
-    pseudonyms = {identify([person(("progres-individual", f))], PSEUDONYMISER)[0] for f in forms}
-    assert len({s.pseudonyms for s in pseudonyms}) == 1
+    subjects = [identify([person(("progres-individual", f))], PSEUDONYMISER)[0] for f in forms]
+    assert len({s.primary for s in subjects}) == 1
 
 
 def test_risk_remembered_under_one_spelling_is_found_under_another(db: Database) -> None:
@@ -64,3 +67,17 @@ def test_a_subject_without_identifiers_is_unidentified_and_recalls_nothing(db: D
     assert subjects == [Subject("p", ())]
     with db.transaction() as connection:
         assert recall(connection, subjects) == Recalled({}, {})
+
+
+def test_what_was_remembered_before_identifiers_were_normalised_is_not_forgotten(
+    db: Database,
+) -> None:
+    """Gateways before pseudonymised identifiers as spelled; their rows still bind."""
+    before = PSEUDONYMISER.pseudonym("progres-individual", "KKM-25-001234")
+    with db.transaction() as connection:
+        connection.execute(
+            insert(RememberedRisk), {"pseudonym": before, "country": "SDN", "first_seen": utcnow()}
+        )
+    assert seen(db, person(("progres-individual", "KKM-25-001234"))) == {"SDN"}
+    # Seen once as spelled then, the old pseudonym is linked: any spelling finds it now.
+    assert seen(db, person(("progres-individual", "kkm 25 001234"))) == {"SDN"}
