@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from gateway.audit import repository
 from gateway.audit.record import ALLOWED
@@ -26,9 +26,9 @@ class Reader:
 class ExchangeStatus(BaseModel):
     """An exchange as its parties and the administrator may see it: metadata only."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, from_attributes=True)
 
-    exchange_id: str
+    exchange_id: str = Field(validation_alias=AliasChoices("exchange_id", "id"))
     recorded_at: dt.datetime
     source: str | None
     destination: str | None
@@ -45,7 +45,7 @@ class ExchangeStatus(BaseModel):
     mapping_version: str | None
     payload_digest: str | None
     leaf_hash: str
-    delivery: Delivery | None
+    delivery: Delivery | None = None
 
 
 class Audit:
@@ -69,26 +69,8 @@ class Audit:
                 reader, record.source, record.destination, record.decision
             ):
                 raise absent
-            return ExchangeStatus(
-                exchange_id=record.id,
-                recorded_at=record.recorded_at,
-                source=record.source,
-                destination=record.destination,
-                destination_jurisdiction=record.destination_jurisdiction,
-                message_type=record.message_type,
-                purpose=record.purpose,
-                legal_basis=record.legal_basis,
-                decision=record.decision,
-                reasons=record.reasons,
-                categories=record.categories,
-                subjects=record.subjects,
-                policy_version=record.policy_version,
-                policy_rule=record.policy_rule,
-                mapping_version=record.mapping_version,
-                payload_digest=record.payload_digest,
-                leaf_hash=record.leaf_hash,
-                delivery=delivery_of(session, exchange_id),
-            )
+            found = ExchangeStatus.model_validate(record)  # the stored record's own fields
+            return found.model_copy(update={"delivery": delivery_of(session, exchange_id)})
 
 
 def _may_read(reader: Reader, source: str | None, destination: str | None, decision: str) -> bool:
