@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 
@@ -40,24 +42,32 @@ def test_the_tree_keeps_every_contract() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_an_api_module_importing_the_store_breaks_the_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("module", "wrong_way", "contract", "chain"),
+    [
+        (
+            "gateway/api/health.py",
+            "from gateway.store.models import OutboxMessage",
+            "api translates HTTP to service calls and never sees storage",
+            "gateway.api.health -> gateway.store.models",
+        ),
+        (
+            "adapters/progres/render.py",
+            "import gateway.pipeline",
+            "adapters import only the canonical model and the adapter kit",
+            "adapters.progres.render -> gateway.pipeline",
+        ),
+    ],
+)
+def test_a_wrong_way_import_breaks_the_build(
+    tmp_path: Path, module: str, wrong_way: str, contract: str, chain: str
+) -> None:
     tree = copy_of_the_tree(tmp_path)
-    health = tree / "gateway" / "api" / "health.py"
-    health.write_text(health.read_text() + "\nfrom gateway.store.models import OutboxMessage\n")
+    source = tree / module
+    source.write_text(source.read_text() + f"\n{wrong_way}\n")
 
     result = lint_imports(tree)
 
     assert result.returncode != 0
-    assert "api translates HTTP to service calls and never sees storage BROKEN" in result.stdout
-    assert "gateway.api.health -> gateway.store.models" in result.stdout
-
-
-def test_an_adapter_importing_the_pipeline_breaks_the_build(tmp_path: Path) -> None:
-    tree = copy_of_the_tree(tmp_path)
-    adapter = tree / "adapters" / "progres" / "render.py"
-    adapter.write_text(adapter.read_text() + "\nimport gateway.pipeline\n")
-
-    result = lint_imports(tree)
-
-    assert result.returncode != 0
-    assert "adapters import only the canonical model and the adapter kit BROKEN" in result.stdout
+    assert f"{contract} BROKEN" in result.stdout
+    assert chain in result.stdout

@@ -55,7 +55,7 @@ def make_engine(url: str) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             **json_codec,
         )
-        _create_private(database_file(engine))
+        _create_private(_database_file(engine))
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=10, **json_codec)
@@ -229,7 +229,7 @@ class Database:
         return nullcontext() if self._writer_lock is None else self._writer_lock
 
 
-def database_file(engine: Engine) -> Path | None:
+def _database_file(engine: Engine) -> Path | None:
     """Return a SQLite database's file (None for an in-memory one or a server)."""
     if engine.dialect.name != "sqlite":
         return None

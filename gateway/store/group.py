@@ -40,7 +40,6 @@ Write = tuple[Executable, Sequence[Row]]
 
 MAX_BATCH = 32
 MAX_GATHER_SECONDS = 0.005
-ATTEMPTS = 2  # a batch that fails as a whole is run once more
 BATCHES_AT_ONCE_ON_A_SERVER = 4
 
 
@@ -176,18 +175,18 @@ class GroupCommit(Generic[Item, Result]):
         Return each item's result or error; raise if the batch failed as a whole twice.
         """
         items = [queued.item for queued in batch]
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                with self._db.transaction() as connection:
-                    shared = Batch(connection)
-                    outcomes = self._write_batch(shared, items)
-                    shared.write()
-                return outcomes
-            except DBAPIError:
-                if attempt == ATTEMPTS:
-                    raise
-                log.info("a batch of %d exchanges failed as a whole; running it again", len(batch))
-        raise AssertionError("unreachable")
+        try:
+            return self._write_once(items)
+        except DBAPIError:  # e.g. a key another process bound meanwhile: read and decide again
+            log.info("a batch of %d exchanges failed as a whole; running it again", len(batch))
+            return self._write_once(items)
+
+    def _write_once(self, items: list[Item]) -> Sequence[Result | Exception]:
+        with self._db.transaction() as connection:
+            shared = Batch(connection)
+            outcomes = self._write_batch(shared, items)
+            shared.write()
+        return outcomes
 
 
 def _answer(answer: asyncio.Future[Any], value: Any) -> None:

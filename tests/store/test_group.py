@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -221,13 +222,15 @@ def test_on_a_database_server_batches_are_written_at_once_on_sqlite_one_by_one(
 ) -> None:
     """A server overlaps batches' round trips; SQLite has one writer, so one batch at a time."""
     monkeypatch.setattr(group_commit, "MAX_BATCH", 1)
-    running, most = [0], [0]
+    running, most, counting = [0], [0], threading.Lock()
 
     def overlapping(batch: Batch, works: Sequence[Callable[[Batch], Any]]) -> list[Any]:
-        running[0] += 1
-        most[0] = max(most[0], running[0])
+        with counting:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
         time.sleep(0.05)  # long enough for the next batches to start, if they may
-        running[0] -= 1
+        with counting:
+            running[0] -= 1
         return run_each(batch, works)
 
     group = GroupCommit(db, overlapping)
