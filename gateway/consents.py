@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from gateway.canonical import Consent, DataCategory, Identifier, Text
+from gateway.canonical import NAME_PATTERN, Consent, DataCategory, Identifier, Text
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ConflictError, NotFoundError
 from gateway.ids import is_uuid, new_id
@@ -29,7 +29,7 @@ class ConsentGrant(BaseModel):
 
     subject: Identifier
     recipient: Text = Field(min_length=1, max_length=64)
-    purpose: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    purpose: str = Field(pattern=NAME_PATTERN)
     categories: frozenset[DataCategory] = Field(min_length=1)
     expires_at: AwareDatetime | None = None
 

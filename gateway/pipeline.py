@@ -133,6 +133,7 @@ class Denied:
 
     exchange_id: str
     reasons: tuple[str, ...]
+    hints: tuple[Problem, ...] = ()  # what the rules would accept, for a denial by the rules
 
 
 class ExchangeService:
@@ -246,7 +247,7 @@ class ExchangeService:
         """Answer a committed outcome; wake the relay for an exchange newly accepted."""
         if isinstance(outcome, Denied):
             denied = PolicyDeniedError(
-                "the exchange is denied by policy", reasons=list(outcome.reasons)
+                "the exchange is denied by policy", outcome.hints, reasons=list(outcome.reasons)
             )
             denied.exchange_id = outcome.exchange_id
             raise denied
@@ -278,7 +279,8 @@ class ExchangeService:
         key = (read.source.id, read.envelope.idempotency_key)
         if not decision.allowed:
             denied = self._record(read, decision, DENIED)
-            return Denied(denied.id, denied.reasons), audit_log.writes(denied, key)
+            hints = self.policy.what_would_be_accepted(read.envelope, denied.reasons)
+            return Denied(denied.id, denied.reasons, tuple(hints)), audit_log.writes(denied, key)
         minimised = read.payload.minimised(decision.categories)  # 4. minimise
         rendered = self._render(read, minimised)  # 5. render
         allowed = self._record(read, decision, ALLOWED, minimised, rendered)  # 6. record
@@ -336,7 +338,14 @@ class ExchangeService:
                 [Problem("Idempotency-Key", "reused with a different body or envelope")],
             )
         if bound.decision == DENIED:
-            error = PolicyDeniedError("the exchange is denied by policy", reasons=bound.reasons)
+            hints = (
+                self.policy.what_would_be_accepted(read.envelope, bound.reasons)
+                if isinstance(read, Parsed)
+                else []
+            )
+            error = PolicyDeniedError(
+                "the exchange is denied by policy", hints, reasons=bound.reasons
+            )
             error.exchange_id = bound.exchange_id
             raise error
         return Accepted(exchange_id=bound.exchange_id, categories=bound.categories, replay=True)
@@ -433,7 +442,13 @@ def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:
 
 
 def _request_digest(inbound: Inbound) -> str:
-    """Digest the envelope and body, so a reused key with other content is caught."""
+    """Digest the envelope and body, so a reused key with other content is caught.
+
+    A claimed source counts only when given: digests made before it counted stay the same,
+    and a replay that adds a claim (a false one, say) is another envelope, refused as such.
+    """
     envelope = {h: inbound.headers.get(h) for h in envelope_reader.HEADERS.values()}
+    if (claimed := inbound.headers.get(envelope_reader.SOURCE_HEADER)) is not None:
+        envelope[envelope_reader.SOURCE_HEADER] = claimed
     assert inbound.body is not None
     return sha256_hex(canonical_json(envelope) + b"\x00" + inbound.body)

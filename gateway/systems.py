@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.registry import AdapterRegistry
+from gateway.canonical import NAME_PATTERN
 from gateway.canonical.countries import Country
 from gateway.canonical.text import Text
 from gateway.crypto import Sealer, hash_credential
@@ -29,7 +30,7 @@ from gateway.errors import (
 from gateway.store.db import Database
 from gateway.store.models import System
 
-SYSTEM_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+SYSTEM_ID = re.compile(NAME_PATTERN)
 
 
 class SystemSpec(BaseModel):
@@ -37,7 +38,7 @@ class SystemSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=f"^{SYSTEM_ID.pattern}$")
+    id: str = Field(pattern=NAME_PATTERN)
     name: Text = Field(min_length=1, max_length=200)
     adapter: Text = Field(min_length=1, max_length=64)
     endpoint: HttpUrl | None = None

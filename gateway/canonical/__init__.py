@@ -10,7 +10,7 @@ from gateway.canonical.countries import (
     country_codes,
     normalise_country,
 )
-from gateway.canonical.envelope import Envelope, LegalBasis
+from gateway.canonical.envelope import NAME_PATTERN, Envelope, LegalBasis
 from gateway.canonical.events import BirthEvent, BirthRegistration, Payload, identifier_of
 from gateway.canonical.identifiers import normalise_identifier
 from gateway.canonical.person import (
@@ -27,6 +27,7 @@ from gateway.canonical.person import (
 from gateway.canonical.text import Text
 
 __all__ = [
+    "NAME_PATTERN",
     "AmbiguousCountryError",
     "BirthDate",
     "BirthEvent",

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from gateway.canonical.person import Canonical
 
-_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+"""How systems, groups, message types, purposes and agreements are named, everywhere."""
 
 
 class LegalBasis(StrEnum):
@@ -25,10 +26,10 @@ class LegalBasis(StrEnum):
 class Envelope(Canonical):
     """Everything about an exchange except the records themselves."""
 
-    source: str = Field(pattern=_NAME)
-    destination: str = Field(pattern=_NAME)
-    message_type: str = Field(pattern=_NAME)
-    purpose: str = Field(pattern=_NAME)
+    source: str = Field(pattern=NAME_PATTERN)
+    destination: str = Field(pattern=NAME_PATTERN)
+    message_type: str = Field(pattern=NAME_PATTERN)
+    purpose: str = Field(pattern=NAME_PATTERN)
     legal_basis: LegalBasis
-    agreement: str | None = Field(default=None, pattern=_NAME)
+    agreement: str | None = Field(default=None, pattern=NAME_PATTERN)
     idempotency_key: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 
-from gateway.canonical import DataCategory, LegalBasis
+from gateway.canonical import DataCategory, Envelope, LegalBasis
+from gateway.errors import Problem
 from gateway.policy.consent import check_consent, note_withdrawals
 from gateway.policy.model import Decision, PolicyRequest, RuleFired, categories_text
 from gateway.policy.origin import check_origin, inherit
+from gateway.policy.reasons import what_the_rules_accept
 from gateway.policy.rules import RuleSet
 
 PROTECTION_RULE = "protection data is never shared"
@@ -25,6 +28,11 @@ class PolicyEngine:
     def version(self) -> str:
         """Return the digest of the policy files in force."""
         return self.rules.version
+
+    def what_would_be_accepted(self, envelope: Envelope, reasons: Iterable[str]) -> list[Problem]:
+        """For a denial by the rules, name the envelopes they accept between its two systems."""
+        accepted = self.rules.accepted_between(envelope.source, envelope.destination)
+        return what_the_rules_accept(envelope, reasons, accepted)
 
     def decide(self, request: PolicyRequest) -> Decision:
         """Answer allow or deny, with reason codes, the categories allowed and the trace."""

@@ -15,7 +15,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from gateway.canonical import DataCategory, LegalBasis
+from gateway.canonical import NAME_PATTERN, DataCategory, LegalBasis
 from gateway.errors import ConfigurationError, Problem
 from gateway.policy.model import categories_text
 
@@ -24,7 +24,7 @@ POLICY_FILE = "default.csv"
 
 # The same shape Envelope requires of system ids, message types and purposes: a name that
 # could never appear in an envelope could never match, so it is a typo.
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_NAME = re.compile(NAME_PATTERN)
 _P_FIELDS = ("source", "destination", "message type", "purpose", "legal basis", "categories")
 
 

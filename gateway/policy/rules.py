@@ -131,6 +131,20 @@ class RuleSet:
             None, ("rules.no_match",), (RuleFired("rules", "no rule", "deny", detail),)
         )
 
+    def accepted_between(self, source: str, destination: str) -> tuple[Rule, ...]:
+        """Return the rules that could let `source` send anything to `destination`.
+
+        What a sender denied by "rules.no_match" or "rules.legal_basis" needs to know: which
+        message types, purposes and bases the rules accept for that pair of systems. Read
+        only on those denials, so a scan of the rules costs nothing on the allowed path.
+        """
+        roles = self._enforcer.get_role_manager()
+        return tuple(
+            rule
+            for rule in self.rules
+            if roles.has_link(source, rule.source) and roles.has_link(destination, rule.destination)
+        )
+
     def _fits(self, rule: Rule, envelope: _RequestShape, *, with_basis: bool) -> bool:
         # Why: a defence against an edited matcher in model.conf; what Casbin returns must
         # really be this exchange's rule before it lets anything through.

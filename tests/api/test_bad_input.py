@@ -393,6 +393,15 @@ def test_a_caller_cannot_send_as_another_system(env: DemoEnvironment) -> None:
     rejected(env, 403, "forbidden", change={"X-Exchange-Source": CIVIL_REGISTRY})
 
 
+def test_a_replay_cannot_add_a_claim_to_be_another_system(env: DemoEnvironment) -> None:
+    """The claimed source is part of the envelope a key is bound to: not a replay, a conflict."""
+    key = {"Idempotency-Key": "claimed-source-0001"}
+    assert post(env, change=key).status_code == 202
+    claim = {**key, "X-Exchange-Source": CIVIL_REGISTRY}
+    answer = rejected(env, 409, "idempotency_conflict", change=claim)
+    assert answer["problems"][0]["location"] == "Idempotency-Key"
+
+
 def test_a_fhir_caller_gets_an_operation_outcome(env: DemoEnvironment) -> None:
     doc = json.loads(demo_data("opencrvs-registered-birth.json"))
     task_at = next(i for i, e in enumerate(doc["entry"]) if e["resource"]["resourceType"] == "Task")

@@ -1,0 +1,53 @@
+"""Reason codes in words, and what a sender denied by the rules may try instead.
+
+The codes are the contract (answers, exchange records, the DPO's reports); the words are for
+the people reading them: `gateway send` prints them beside each code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gateway.canonical import Envelope
+from gateway.errors import Problem
+from gateway.policy.loader import Rule
+
+REASON_WORDS = {
+    "origin.risk_country": "the destination is controlled by a state where a subject is at risk",
+    "origin.unknown_jurisdiction": "the destination's state is not known, so it cannot be "
+    "checked against the subjects' risk countries",
+    "origin.unknown_risk_countries": "a subject's risk countries are not known",
+    "rules.no_match": "no rule lets these systems exchange this message for this purpose",
+    "rules.legal_basis": "a rule fits, but under another legal basis than the one declared",
+    "rules.categories": "the rule allows none of the data categories the message holds",
+    "consent.missing": "no consent on file covers this recipient, purpose and data",
+    "consent.withdrawn": "the consent that covered this was withdrawn",
+    "consent.expired": "the consent that covered this has expired",
+    "consent.categories": "the consent on file covers none of the data categories sent",
+}
+_RULE_REASONS = ("rules.no_match", "rules.legal_basis")
+
+
+def in_words(reason: str) -> str:
+    """Return a reason code's meaning, or the code itself for one this gateway does not know."""
+    return REASON_WORDS.get(reason, reason)
+
+
+def what_the_rules_accept(
+    envelope: Envelope, reasons: Iterable[str], accepted: Iterable[Rule]
+) -> list[Problem]:
+    """Name what the rules would accept between the envelope's two systems.
+
+    Only for a denial by the rules themselves: the sender declared a message type, purpose
+    or basis no rule has for that pair, and cannot guess which one would do. Never for a
+    denial by the origin guard or consent, where no other envelope would help.
+    """
+    if not any(reason in _RULE_REASONS for reason in reasons):
+        return []
+    between = f"from {envelope.source} to {envelope.destination}"
+    offers = sorted({f"{r.message_type} for {r.purpose} under {r.basis.value}" for r in accepted})
+    if not offers:
+        return [Problem("X-Exchange-Destination", f"no rule lets anything go {between}")]
+    return [
+        Problem("X-Exchange-Purpose", f"the rules accept {between}: {offer}") for offer in offers
+    ]
