@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres lint bench demo clean
+.PHONY: install browser run test test-sqlite test-postgres lint bench demo clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,13 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+## Debian's Chromium for the browser test (tests/test_docs_browser.py); nothing downloads one.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
 
 ## Start the gateway on the embedded default (SQLite in ./var) with demo systems.
 run: install
@@ -29,14 +36,21 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test-sqlite: install
+test-sqlite: install browser
 	$(BIN)/python -m pytest -q
 
-test-postgres: install
+test-postgres: install browser
 	GATEWAY_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
-## Lint, then the whole suite on SQLite, then again on PostgreSQL.
-test: lint test-sqlite test-postgres
+## Lint, then the whole suite on SQLite and again on PostgreSQL: both run, both are reported,
+## and it fails if either fails.
+test: lint browser
+	@sqlite=0; postgres=0; \
+	$(MAKE) --no-print-directory test-sqlite || sqlite=$$?; \
+	$(MAKE) --no-print-directory test-postgres || postgres=$$?; \
+	verdict() { [ "$$1" = 0 ] && echo passed || echo FAILED; }; \
+	echo "== SQLite: $$(verdict $$sqlite)   PostgreSQL ($(PG_URL)): $$(verdict $$postgres)"; \
+	[ $$sqlite = 0 ] && [ $$postgres = 0 ]
 
 bench: install
 	$(BIN)/python -m bench.birth_flow

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
 
-from gateway.config import Settings
+from gateway.cli_output import answer_in_words, exchange_line
+from gateway.config import ADMIN_TOKEN_FILE, Settings
 from gateway.envelope import to_headers
 from gateway.errors import GatewayError
 
@@ -32,6 +34,9 @@ Purpose = Annotated[str, typer.Option(help="Declared purpose, e.g. birth-registr
 Basis = Annotated[str, typer.Option("--basis", help="Legal basis, e.g. consent.")]
 Agreement = Annotated[str | None, typer.Option(help="Agreement id, if one applies.")]
 MessageFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Native message.")]
+GatewayUrl = Annotated[str, typer.Option(help="Gateway base URL.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the gateway's answer as JSON.")]
+DEFAULT_URL = "http://127.0.0.1:8000"
 ContentType = Annotated[
     str, typer.Option(help="The file's media type, as the source adapter reads it.")
 ]
@@ -69,10 +74,12 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the gateway (HTTP API, OpenAPI at /docs, in-process outbox relay)."""
+    from gateway import logs
     from gateway.api.app import serve as serve_http
     from gateway.runtime import Runtime
 
     settings = Settings()
+    logs.configure(settings.log_format, settings.log_level)  # start-up's own lines too
     try:
         runtime = Runtime.build(settings)
     except GatewayError as error:
@@ -98,24 +105,110 @@ def send(
     basis: Basis,
     agreement: Agreement = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key (default: random).")] = None,
-    url: Annotated[str, typer.Option(help="Gateway base URL.")] = "http://127.0.0.1:8000",
+    url: GatewayUrl = DEFAULT_URL,
     content_type: ContentType = "application/json",
+    as_json: AsJson = False,
 ) -> None:
     """Send a file as an exchange, with the system credential in $GATEWAY_CREDENTIAL."""
     credential = os.environ.get("GATEWAY_CREDENTIAL")
     if not credential:
-        typer.echo("error: set GATEWAY_CREDENTIAL to the sending system's credential", err=True)
+        from gateway.demo.flow import CREDENTIALS_FILE
+
+        demo = Settings().data_dir / CREDENTIALS_FILE
+        typer.echo(
+            "error: set GATEWAY_CREDENTIAL to the sending system's credential.\n"
+            f"The demo systems' credentials (gateway serve --demo) are in {demo}; e.g.\n"
+            "  export GATEWAY_CREDENTIAL=$(python3 -c 'import json; print(json.load(open("
+            f'"{demo}"))["unhcr-progres"])\')',
+            err=True,
+        )
         raise typer.Exit(2)
     headers = _envelope(to, type_, purpose, basis, agreement, key)
     headers["Authorization"] = f"Bearer {credential}"
     headers["Content-Type"] = content_type
-    try:
-        response = httpx.post(f"{url}/exchanges", content=message.read_bytes(), headers=headers)
-    except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the gateway at {url}: {type(exc).__name__}", err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(json.dumps(response.json(), indent=2))
+    response = _call(url, "POST", "/exchanges", content=message.read_bytes(), headers=headers)
+    if as_json:
+        typer.echo(json.dumps(response.json(), indent=2))
+    else:
+        for line in answer_in_words(response.status_code, _json_or_none(response), to):
+            typer.echo(line)
+        if response.status_code == 401:
+            typer.echo("  check GATEWAY_CREDENTIAL: it is not a registered system's", err=True)
     raise typer.Exit(0 if response.is_success else 1)
+
+
+@app.command("exchanges")
+def list_exchanges(
+    source: Annotated[str | None, typer.Option(help="Only from this system.")] = None,
+    destination: Annotated[str | None, typer.Option(help="Only to this system.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="Only this message type.")] = None,
+    decision: Annotated[str | None, typer.Option(help="allowed, denied or invalid.")] = None,
+    delivery: Annotated[str | None, typer.Option(help="pending, delivered or dead.")] = None,
+    since: Annotated[str | None, typer.Option(help="Recorded at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Recorded before (ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Wait up to this many seconds for one to match.")
+    ] = 0,
+    url: GatewayUrl = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List recent exchanges, newest first (administrator: $GATEWAY_ADMIN_TOKEN or var/)."""
+    token = Settings().existing_admin_token()
+    if token is None:
+        typer.echo(
+            "error: no administrator token. Set GATEWAY_ADMIN_TOKEN, or run this where "
+            f"`gateway serve` keeps its data ({Settings().data_dir / ADMIN_TOKEN_FILE})",
+            err=True,
+        )
+        raise typer.Exit(2)
+    filters = {
+        "source": source,
+        "destination": destination,
+        "message_type": type_,
+        "decision": decision,
+        "delivery": delivery,
+        "since": since,
+        "until": until,
+        "limit": limit,
+    }
+    params = {name: value for name, value in filters.items() if value is not None}
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + wait
+    while True:
+        response = _call(url, "GET", "/exchanges", params=params, headers=headers)
+        found = response.json().get("exchanges", []) if response.is_success else []
+        if found or not response.is_success or time.monotonic() >= deadline:
+            break
+        time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+    if as_json or not response.is_success:
+        typer.echo(json.dumps(response.json(), indent=2))
+        raise typer.Exit(0 if response.is_success else 1)
+    for exchange in found:
+        typer.echo(exchange_line(exchange))
+    if not found:
+        typer.echo("no exchange matches" + (f" after {wait:g} s" if wait else ""), err=True)
+    raise typer.Exit(0 if found else 1)
+
+
+def _call(url: str, method: str, path: str, **request: Any) -> httpx.Response:
+    """Call the gateway; if it cannot be reached, say so and how to start it, and exit 2."""
+    try:
+        return httpx.request(method, f"{url}{path}", timeout=30, **request)
+    except httpx.HTTPError as exc:
+        typer.echo(
+            f"error: cannot reach the gateway at {url} ({type(exc).__name__}); is it "
+            "running? Start it with `make run` or `gateway serve`, or pass --url",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 @app.command()

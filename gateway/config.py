@@ -1,15 +1,25 @@
-"""One typed settings object, read from GATEWAY_* environment variables."""
+"""One typed settings object, read from GATEWAY_* environment variables.
+
+Logging (`gateway/logs.py`): GATEWAY_LOG_FORMAT is `json` (the default: one JSON object per
+line on stderr, for a log collector) or `text` (a readable line, for a person at a terminal);
+GATEWAY_LOG_LEVEL (`info`; `debug`, `warning`, `error`, `critical`, in any case) is the level
+of the gateway's own lines; uvicorn's INFO lines come only at `debug`, and libraries stay at
+WARNING whatever it is.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.canonical.countries import Country
+
+ADMIN_TOKEN_FILE = "admin.token"
 
 
 class Settings(BaseSettings):
@@ -64,6 +74,12 @@ class Settings(BaseSettings):
     delivery_lease_renew_seconds: float | None = Field(default=None, gt=0)
     # Destinations sent to at once by each process's relay (one thread each).
     delivery_threads: int = Field(default=8, gt=0)
+    # How the serving process logs (gateway/logs.py): one JSON object a line, or text.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Annotated[
+        Literal["critical", "error", "warning", "info", "debug"],
+        BeforeValidator(lambda level: level.lower() if isinstance(level, str) else level),
+    ] = "info"
 
     @property
     def resolved_database_url(self) -> str:
@@ -79,7 +95,14 @@ class Settings(BaseSettings):
         """Return the admin token: GATEWAY_ADMIN_TOKEN, else data_dir/admin.token (made once)."""
         if self.admin_token is not None:
             return self.admin_token.get_secret_value()
-        return self._key_file("admin.token")
+        return self._key_file(ADMIN_TOKEN_FILE)
+
+    def existing_admin_token(self) -> str | None:
+        """Return the admin token if one is set or was made, never making one (for the CLI)."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value()
+        path = self.data_dir / ADMIN_TOKEN_FILE
+        return path.read_text().strip() if path.is_file() else None
 
     def _key_file(self, name: str) -> str:
         path = self.data_dir / name

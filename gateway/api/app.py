@@ -1,4 +1,4 @@
-"""The FastAPI application; OpenAPI at /docs."""
+"""The FastAPI application; OpenAPI at /openapi.json, read at /docs and /redoc."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
-from gateway.api import consents, edge, errors, exchanges, health, server, systems
+from gateway.api import consents, edge, errors, exchanges, health, openapi, server, systems
+from gateway.api.access import AccessLog
 from gateway.api.throttle import FailedAuthentications, Throttle
 from gateway.config import Settings
 from gateway.errors import ConfigurationError, Problem
 from gateway.runtime import Runtime
+
+DOCS_STATIC = "/static-offline-docs"
+"""Where fastapi_offline's packaged Swagger UI and ReDoc files are served."""
+SWAGGER_UI = {"validatorUrl": None, "persistAuthorization": True}
+"""Swagger UI's settings: no request to the public validator, and a credential given to
+"Authorize" kept across reloads of the page."""
 
 
 def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
@@ -29,12 +37,22 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         await runtime.exchanges.writes.close()
         runtime.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own files: /docs works with no internet, and
+    # asks no other host for anything (no validator badge, no fonts, no logo).
+    app = FastAPIOffline(
         title="Exchange gateway",
         summary="Policy-enforcing exchange of records about refugees between systems.",
         version="0.1.0",
         lifespan=lifespan,
+        swagger_ui_parameters=SWAGGER_UI,
+        docs_url=None,  # served by openapi.install_pages, under a content security policy
+        redoc_url=None,
+        static_url=DOCS_STATIC,
+        # A 307 to the path without the slash has an empty body, and curl does not follow it
+        # with the POST body: a 404 that names the right path says more (errors.py).
+        redirect_slashes=False,
     )
+    openapi.install_pages(app, DOCS_STATIC)
     app.state.runtime = runtime
     errors.install(app)
     app.add_exception_handler(ClientDisconnect, edge.on_hang_up)
@@ -46,8 +64,10 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     app.add_middleware(edge.SingleHeaders)
     app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
     app.add_middleware(edge.CloseUnread)
+    app.add_middleware(AccessLog)  # outermost: one line for every answer, refusals included
     for module in (exchanges, systems, consents, health):
         app.include_router(module.router)
+    openapi.install(app, runtime.exchanges.adapters)
     return app
 
 

@@ -18,6 +18,7 @@ from gateway.errors import (
     InvalidInput,
     NotFoundError,
     PayloadTooLargeError,
+    Problem,
     validation_problems,
 )
 
@@ -92,12 +93,24 @@ def _unlisted(error: GatewayError) -> str | None:
 
 
 def render(request: Request, error: GatewayError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    if error.exchange_id:  # the recorded attempt: the access line names it (api/access.py)
+        headers["X-Exchange-Id"] = error.exchange_id
     if wants_fhir(request):
         return JSONResponse(
             operation_outcome(error), error.status, headers=headers, media_type=FHIR_JSON
         )
     return JSONResponse(error_body(error), error.status, headers=headers)
+
+
+def _not_found(request: Request) -> str:
+    """Say there is no such resource, and name the path meant if only a slash is wrong."""
+    path = request.url.path
+    if path.endswith("/") and path != "/":
+        bare = path.rstrip("/")
+        if bare in request.app.openapi()["paths"]:  # built once; only read on this path
+            return f"no such resource: {path} (did you mean {bare}, without the slash?)"
+    return "no such resource"
 
 
 def install(app: FastAPI) -> None:
@@ -113,9 +126,12 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
-            return render(request, NotFoundError("no such resource"))
+            return render(request, NotFoundError(_not_found(request)))
         if exc.status_code == PayloadTooLargeError.status:  # the app's body limit
             return render(request, PayloadTooLargeError("the request body is over the size limit"))
+        if exc.status_code == 400:  # FastAPI's: a body it could not decode (not UTF-8 JSON)
+            problem = Problem("body", "is not JSON in UTF-8")
+            return render(request, InvalidInput("the request body is not valid JSON", [problem]))
         error = GatewayError(str(exc.detail))
         error.status, error.reason = exc.status_code, "http_error"
         return render(request, error)

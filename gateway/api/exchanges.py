@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from anyio import move_on_after
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from adapters.contract import CONTENT_TYPE
-from gateway.api.deps import CallerDep, RuntimeDep, bearer, runtime_of
+from gateway.api.deps import AdminDep, CallerDep, RuntimeDep, bearer, runtime_of
+from gateway.api.openapi import SUBMISSION, refusal
 from gateway.api.schemas import ExchangeAccepted
-from gateway.audit.service import ExchangeStatus
+from gateway.audit.service import ExchangePage, ExchangeQuery, ExchangeStatus
 from gateway.config import Settings
 from gateway.envelope import ENVELOPE_HEADERS, HEADERS
-from gateway.errors import PayloadTooLargeError, RequestTimeoutError
+from gateway.errors import NotFoundError, PayloadTooLargeError, RequestTimeoutError
 from gateway.pipeline import Inbound
 
 router = APIRouter(prefix="/exchanges", tags=["exchanges"])
@@ -53,10 +54,11 @@ async def read_body(request: Request, settings: Settings) -> bytes:
     summary="Submit a native message as an exchange",
     description=(
         "The body is the source system's native message. The envelope travels in headers: "
-        f"{_ENVELOPE_DOC}. The caller (Authorization: Bearer <system credential>) is the "
+        f"{_ENVELOPE_DOC}. The caller (`Authorization: Bearer <system credential>`) is the "
         "source. Answers 202 once the exchange is recorded and queued for delivery, 200 for "
         "a replay of the same Idempotency-Key and body; every failure is recorded too."
     ),
+    openapi_extra=SUBMISSION,  # it reads its headers and body itself: documented by openapi.py
 )
 async def submit(request: Request) -> Any:
     # No dependency for FastAPI to solve on the busiest route, and the answer serialised by
@@ -82,10 +84,37 @@ async def submit(request: Request) -> Any:
         exchange_id=accepted.exchange_id, categories=accepted.categories, replay=accepted.replay
     )
     return Response(
-        answer.model_dump_json(), status_code=200 if accepted.replay else 202, media_type=_JSON
+        answer.model_dump_json(),
+        status_code=200 if accepted.replay else 202,
+        headers={"X-Exchange-Id": accepted.exchange_id},  # named in the access line
+        media_type=_JSON,
     )
 
 
-@router.get("/{exchange_id}", response_model=ExchangeStatus, summary="Read an exchange's status")
+@router.get(
+    "",
+    response_model=ExchangePage,
+    summary="List recent exchanges (administrator)",
+    description=(
+        "Newest first, a page at a time: pass a page's `next_cursor` as `cursor` for the next "
+        "(older) one. Every filter given must match. Metadata only, as in an exchange's status."
+    ),
+)
+def recent(query: Annotated[ExchangeQuery, Query()], who: AdminDep, rt: RuntimeDep) -> ExchangePage:
+    return rt.audit.recent(who, query)
+
+
+@router.get(
+    "/{exchange_id}",
+    response_model=ExchangeStatus,
+    summary="Read an exchange's status",
+    responses={
+        404: refusal(
+            "No exchange has this id that this caller may see (`not_found`): a system sees the "
+            "exchanges it sent, and those allowed to it; one it may not see is as absent.",
+            NotFoundError("no exchange '6f1c2a9e-3b7d-4c55-9a0e-2d8b4f6e1a37'"),
+        )
+    },
+)
 def status(exchange_id: str, who: CallerDep, rt: RuntimeDep) -> ExchangeStatus:
     return rt.audit.exchange(who, exchange_id)

@@ -1,9 +1,13 @@
-"""Serve the gateway with uvicorn: one set of options for every way it is served, and a guard
-on each request's header block.
+"""Serve the gateway with uvicorn: one set of options for every way it is served, a guard on
+each request's header block, and a server that says what it serves and when it is ready.
 
 `gateway serve` (one process or `--workers N`) and the test and demo server (`ServedGateway`)
 all take their uvicorn options from `options`, so the tests run under the limits production
-runs under.
+runs under, and log as production logs (`gateway/logs.py`).
+
+What `run` logs: the URL it serves, the API docs, the database (its password hidden), the
+data directory and the number of serving processes; then "ready" once connections are
+accepted, which is after the app's start-up: uvicorn runs the lifespan before it binds.
 
 Why the guard: uvicorn (with httptools) gives no deadline for receiving a request's headers.
 `timeout_keep_alive` is only the idle time between requests and the first byte cancels it,
@@ -21,13 +25,22 @@ import asyncio
 import inspect
 import json
 import logging
+import os
+import socket
+import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
+from gateway import logs
 from gateway.api.errors import error_body
 from gateway.config import Settings
 from gateway.errors import HeadersTooLargeError
@@ -64,6 +77,19 @@ if _missing := missing_overrides(HttpToolsProtocol):
         f"uvicorn {uvicorn.__version__}'s HttpToolsProtocol has no {', '.join(_missing)}; "
         "gateway/api/server.py guards request headers through them. Install the uvicorn "
         "version pyproject.toml pins."
+    )
+
+# What `ReadyWorkers` uses of uvicorn's supervisor: public methods, checked as the guard's are.
+_SUPERVISION = {
+    Multiprocess: ("init_processes", "handle_signals"),
+    Process: ("is_ready",),
+}
+if _absent := [
+    f"{c.__name__}.{n}" for c, ns in _SUPERVISION.items() for n in ns if not hasattr(c, n)
+]:
+    raise ImportError(
+        f"uvicorn {uvicorn.__version__} has no {', '.join(_absent)}; gateway/api/server.py "
+        "says when worker processes are ready through them. Install the pinned uvicorn."
     )
 
 
@@ -167,6 +193,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse_header_block(self) -> None:
         self._disarm()
+        log.info(
+            "refused a request: its headers are over %d bytes (431)",
+            self._limits.max_bytes,
+            extra={"status": 431},
+        )
         error = HeadersTooLargeError(
             f"the request's headers are over {self._limits.max_bytes} bytes"
         )
@@ -188,7 +219,10 @@ def options(settings: Settings) -> dict[str, Any]:
     return {
         "http": GuardedHttpToolsProtocol,
         "lifespan": "on",
-        "log_level": "warning",
+        # The gateway's logging, in this process and in each worker uvicorn starts (uvicorn
+        # applies it in each); its levels included, so no `log_level` here to override them.
+        "log_config": logs.config(settings.log_format, settings.log_level),
+        "access_log": False,  # the gateway's own access line instead (api/access.py)
         "limit_concurrency": settings.http_max_connections,
         "backlog": settings.http_backlog,
         # X-Forwarded-For names the client only when a proxy the settings trust sent it.
@@ -205,6 +239,129 @@ def config(app: Any, settings: Settings, **where: Any) -> uvicorn.Config:
 
 
 def run(app: Any, settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Serve until stopped: the app `app`, or in `workers` processes the factory it names."""
-    several: dict[str, Any] = {"factory": True, "workers": workers} if workers > 1 else {}
-    uvicorn.run(app, host=host, port=port, **several, **options(settings))
+    """Serve until stopped: the app `app`, or in `workers` processes the factory it names.
+
+    What `uvicorn.run` does for these two cases, with a server and a supervisor that say when
+    they are ready.
+    """
+    if workers == 1:
+        served = ReadyServer(config(app, settings, host=host, port=port))  # logging set up
+        announce(settings, base_url(host, port), workers)
+        try:
+            served.run()
+        except KeyboardInterrupt:  # uvicorn raises the signal it caught again, once stopped
+            pass
+        if not served.started:
+            sys.exit(STARTUP_FAILURE)
+        return
+    several = config(app, settings, host=host, port=port, factory=True, workers=workers)
+    announce(settings, base_url(host, port), workers)
+    listening = several.bind_socket()
+    ReadyWorkers(several, sockets=[listening]).run()
+    log.info("stopped: every worker has finished", extra={"pid": os.getpid()})
+
+
+def base_url(host: str, port: int) -> str:
+    """Return the URL of the gateway served at `host`:`port`."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def shown_database(url: str) -> str:
+    """Return the database URL with any password hidden, in its user part or its query."""
+    parsed = make_url(url)
+    hidden = {name: "***" for name in parsed.query if "password" in name.lower()}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True)
+
+
+def announce(settings: Settings, url: str, workers: int) -> None:
+    """Log what is about to be served, from where, and from what; before anything is bound."""
+    processes = "1 process" if workers == 1 else f"{workers} processes"
+    log.info(
+        "serving the gateway at %s from %s", url, processes, extra={"url": url, "workers": workers}
+    )
+    docs, redoc = f"{url}/docs", f"{url}/redoc"
+    log.info("API docs at %s and %s", docs, redoc, extra={"docs": docs, "redoc": redoc})
+    database = shown_database(settings.resolved_database_url)
+    log.info("database: %s", database, extra={"database": database})
+    data_dir = str(settings.data_dir.resolve())
+    log.info("data directory: %s", data_dir, extra={"data_dir": data_dir})
+
+
+class ReadyServer(uvicorn.Server):
+    """uvicorn's server, which says it is ready once its socket accepts connections.
+
+    Why not when the app's start-up ends: uvicorn runs the lifespan (where "Application
+    startup complete" is logged) before it binds, so a client told "ready" then would be
+    refused. `Server.startup`, a public method, returns once `loop.create_server` has made the
+    socket listen, and sets `started`; the line follows it, with the address really bound.
+    And "stopped" once `Server.shutdown` has closed the connections and the app.
+    """
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            url = base_url(host, port)
+            pid = os.getpid()
+            log.info("ready: accepting connections at %s", url, extra={"url": url, "pid": pid})
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Said here, not after `run`: uvicorn then raises the signal that stopped it again,
+        # and SIGTERM's default ends the process there and then.
+        await super().shutdown(sockets=sockets)
+        log.info("stopped", extra={"pid": os.getpid()})
+
+
+READY_PATIENCE_SECONDS = 120.0
+"""How long the parent waits for its workers' start-up before it only supervises them."""
+
+
+class ReadyWorkers(Multiprocess):
+    """uvicorn's supervisor of worker processes, which says when each worker is ready, and
+    "ready" once all of them are.
+
+    Why the parent says it: a worker runs uvicorn's own server, which uvicorn's `Process`
+    builds, so nothing of the gateway's runs in a worker between its binding and its serving
+    (the app's lifespan runs before). The parent asks each worker with uvicorn's own health
+    check (`Process.is_ready`), which answers the worker's `Server.started`: set once the
+    worker's listener accepts connections. So each line is written once it is true (a moment
+    after, never before), with the worker's pid; a worker that died or is not ready in time
+    is said to be so, and uvicorn's supervision takes over as it always does.
+    """
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        url = base_url(*self.sockets[0].getsockname()[:2])
+        starting = list(self.processes)
+        deadline = time.monotonic() + READY_PATIENCE_SECONDS
+        while starting and not self.should_exit.is_set():
+            self.handle_signals()  # Ctrl+C while the workers start stops them as ever
+            if self.should_exit.is_set():
+                return
+            for process in list(starting):
+                if process.is_ready(timeout=0.5):
+                    starting.remove(process)
+                    log.info(
+                        "worker %s ready: accepting connections at %s",
+                        process.pid,
+                        url,
+                        extra={"url": url, "pid": process.pid},
+                    )
+                elif process.exitcode is not None:
+                    starting.remove(process)
+                    log.warning("worker %s exited while starting", process.pid)
+                    return
+            if starting and time.monotonic() > deadline:
+                pids = ", ".join(str(p.pid) for p in starting)
+                log.warning("workers not ready after %gs: %s", READY_PATIENCE_SECONDS, pids)
+                return
+        if not starting:
+            log.info(
+                "ready: %d processes accepting connections at %s",
+                len(self.processes),
+                url,
+                extra={"url": url, "workers": len(self.processes), "pid": os.getpid()},
+            )

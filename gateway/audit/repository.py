@@ -7,7 +7,8 @@ is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, insert, select
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.record import Record
 from gateway.store.group import Batch, Write
-from gateway.store.models import ExchangeRecord, IdempotencyKey
+from gateway.store.models import ExchangeRecord, IdempotencyKey, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,47 @@ def bound_keys(
         for source, key, digest, exchange_id, decision, reasons, categories in rows
         if (source, key) in wanted
     }
+
+
+def newest_first(
+    session: Session,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    source: str | None = None,
+    destination: str | None = None,
+    message_type: str | None = None,
+    decision: str | None = None,
+    delivery: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Sequence[ExchangeRecord]:
+    """Return up to `limit` stored records matching every filter given, newest first.
+
+    Newest is the highest `seq`. On PostgreSQL, where several processes write, a record may
+    commit after one with a higher `seq`: a listing is a view of now, not a feed (a reader
+    who must miss nothing waits for the tamper-evident log, which has a watermark).
+    """
+    query = select(ExchangeRecord).order_by(ExchangeRecord.seq.desc()).limit(limit)
+    for column, wanted in (
+        (ExchangeRecord.source, source),
+        (ExchangeRecord.destination, destination),
+        (ExchangeRecord.message_type, message_type),
+        (ExchangeRecord.decision, decision),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if before_seq is not None:
+        query = query.where(ExchangeRecord.seq < before_seq)
+    if since is not None:
+        query = query.where(ExchangeRecord.recorded_at >= since)
+    if until is not None:
+        query = query.where(ExchangeRecord.recorded_at < until)
+    if delivery is not None:
+        query = query.join(OutboxMessage, OutboxMessage.exchange_id == ExchangeRecord.id).where(
+            OutboxMessage.status == delivery
+        )
+    return session.scalars(query).all()
 
 
 def stored(session: Session, exchange_id: str) -> ExchangeRecord | None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from gateway.audit import repository
 from gateway.audit.record import ALLOWED
-from gateway.delivery.repository import Delivery, delivery_of
-from gateway.errors import NotFoundError
+from gateway.canonical import NAME_PATTERN
+from gateway.delivery.repository import Delivery, deliveries_of, delivery_of
+from gateway.errors import ForbiddenError, NotFoundError
 from gateway.ids import is_uuid
 from gateway.store.db import Database
+
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,44 @@ class ExchangeStatus(BaseModel):
     delivery: Delivery | None = None
 
 
+def _iso_8601(value: object) -> object:
+    """Refuse numbers (pydantic would read them as Unix times): a time here is ISO 8601."""
+    if not isinstance(value, str) or not _DATE_FIRST.match(value):
+        raise ValueError("expected an ISO 8601 date and time with a time zone")
+    return value
+
+
+_DATE_FIRST = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+
+
+class ExchangeQuery(BaseModel):
+    """Filters for a listing of recent exchanges; every filter given must match."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str | None = Field(default=None, pattern=NAME_PATTERN)
+    destination: str | None = Field(default=None, pattern=NAME_PATTERN)
+    message_type: str | None = Field(default=None, pattern=NAME_PATTERN)
+    decision: Literal["allowed", "denied", "invalid"] | None = None
+    delivery: Literal["pending", "delivered", "dead"] | None = None
+    since: Moment | None = Field(default=None, description="recorded at or after")
+    until: Moment | None = Field(default=None, description="recorded before")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: str | None = Field(
+        default=None,
+        pattern=r"^[1-9][0-9]{0,17}$",
+        description="next_cursor of the page before: where the next page starts",
+    )
+
+
+class ExchangePage(BaseModel):
+    """Recent exchanges, newest first, and where the next (older) page starts, if any."""
+
+    exchanges: list[ExchangeStatus]
+    next_cursor: str | None
+
+
 class Audit:
     """The exchange log as its readers see it."""
 
@@ -71,6 +114,27 @@ class Audit:
                 raise absent
             found = ExchangeStatus.model_validate(record)  # the stored record's own fields
             return found.model_copy(update={"delivery": delivery_of(session, exchange_id)})
+
+    def recent(self, reader: Reader, query: ExchangeQuery) -> ExchangePage:
+        """List recent exchanges, newest first, a page at a time: the administrator's view."""
+        if not reader.admin:
+            raise ForbiddenError("listing exchanges needs the administrator role")
+        filters = query.model_dump(exclude={"limit", "cursor"})
+        before = None if query.cursor is None else int(query.cursor)
+        with self._db.reading() as session:
+            records = repository.newest_first(
+                session, limit=query.limit + 1, before_seq=before, **filters
+            )
+            page = records[: query.limit]
+            deliveries = deliveries_of(session, [r.id for r in page])
+            found = [
+                ExchangeStatus.model_validate(r).model_copy(
+                    update={"delivery": deliveries.get(r.id)}
+                )
+                for r in page
+            ]
+        more = len(records) > query.limit
+        return ExchangePage(exchanges=found, next_cursor=str(page[-1].seq) if more else None)
 
 
 def _may_read(reader: Reader, source: str | None, destination: str | None, decision: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -54,21 +55,33 @@ def queued(
 
 def delivery_of(session: Session, exchange_id: str) -> Delivery | None:
     """Return where an exchange's delivery stands, or None if nothing was queued."""
-    outbox = session.scalar(select(OutboxMessage).where(OutboxMessage.exchange_id == exchange_id))
-    if outbox is None:
-        return None
-    attempts = session.scalar(
-        select(func.count())
-        .select_from(DeliveryAttempt)
-        .where(DeliveryAttempt.exchange_id == exchange_id)
+    return deliveries_of(session, [exchange_id]).get(exchange_id)
+
+
+def deliveries_of(session: Session, exchange_ids: Sequence[str]) -> dict[str, Delivery]:
+    """Return where each of these exchanges' deliveries stands (none: nothing was queued)."""
+    if not exchange_ids:
+        return {}
+    queued = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.exchange_id.in_(exchange_ids))
+    ).all()
+    attempts = dict(
+        session.execute(
+            select(DeliveryAttempt.exchange_id, func.count())
+            .where(DeliveryAttempt.exchange_id.in_(exchange_ids))
+            .group_by(DeliveryAttempt.exchange_id)
+        ).all()
     )
-    return Delivery(
-        status=outbox.status,
-        attempts=attempts or 0,
-        last_error=outbox.last_error,
-        delivered_at=outbox.delivered_at,
-        next_attempt_at=outbox.next_attempt_at if outbox.status == PENDING else None,
-    )
+    return {
+        outbox.exchange_id: Delivery(
+            status=outbox.status,
+            attempts=attempts.get(outbox.exchange_id, 0),
+            last_error=outbox.last_error,
+            delivered_at=outbox.delivered_at,
+            next_attempt_at=outbox.next_attempt_at if outbox.status == PENDING else None,
+        )
+        for outbox in queued
+    }
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -33,6 +33,7 @@ from gateway.envelope import to_headers
 from gateway.runtime import Runtime
 from gateway.systems import SystemSpec
 
+CREDENTIALS_FILE = "demo-credentials.json"  # in the data directory, mode 0600
 REGISTRATION, CIVIL_REGISTRY, EMBASSY = "unhcr-progres", "crvs-national", "embassy-ssd"
 PURPOSE = "birth-registration"
 BIRTH_CATEGORIES = frozenset(
@@ -176,7 +177,7 @@ class DemoEnvironment:
 
     @property
     def credentials_path(self) -> Path:
-        return self.runtime.settings.data_dir / "demo-credentials.json"
+        return self.runtime.settings.data_dir / CREDENTIALS_FILE
 
     def _register_birth(self, received: Received) -> None:
         """The civil registry registers the birth and sends the number back via the gateway."""
@@ -242,7 +243,10 @@ def wait_for(condition: Any, seconds: float = 20.0) -> bool:
 
 def run_demo(settings: Settings) -> int:
     """Run the flows once on a fresh demo database; print what happened; 0 if all went as said."""
-    settings = settings.model_copy(update={"data_dir": settings.data_dir / "demo-run"})
+    # Warnings only: the narration on stdout is the demo's output, not the access lines.
+    settings = settings.model_copy(
+        update={"data_dir": settings.data_dir / "demo-run", "log_level": "warning"}
+    )
     if (settings.data_dir / "gateway.db").exists() and settings.database_url is None:
         (settings.data_dir / "gateway.db").unlink()
     served = ServedGateway(Runtime.build(settings)).start()

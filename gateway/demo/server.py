@@ -6,8 +6,6 @@ import socket
 import threading
 import time
 
-import uvicorn
-
 from gateway.api import server
 from gateway.api.app import create_app
 from gateway.runtime import Runtime
@@ -24,7 +22,7 @@ class ServedGateway:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self._server = uvicorn.Server(server.config(create_app(runtime), runtime.settings))
+        self._server = server.ReadyServer(server.config(create_app(runtime), runtime.settings))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="gateway-http"
         )

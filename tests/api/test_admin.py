@@ -16,22 +16,7 @@ from sqlalchemy import select
 from gateway.demo.flow import CIVIL_REGISTRY, EMBASSY, REGISTRATION, DemoEnvironment
 from gateway.demo.server import ServedGateway
 from gateway.store.models import ConsentRow, System
-from tests.api.helpers import admin_headers, system_headers
-
-NEW_SYSTEM = {
-    "id": "registry-two",
-    "name": "A second civil registry",
-    "adapter": "opencrvs",
-    "endpoint": "http://127.0.0.1:9/",
-    "jurisdiction": "KEN",
-}
-SUBJECT_ID = "KKM-26-009911"
-GRANT = {
-    "subject": {"scheme": "progres-individual", "value": SUBJECT_ID},
-    "recipient": CIVIL_REGISTRY,
-    "purpose": "birth-registration",
-    "categories": ["identity", "birth"],
-}
+from tests.api.helpers import GRANT, NEW_SYSTEM, SUBJECT_ID, admin_headers, system_headers
 
 
 def table(env: DemoEnvironment, model: Any) -> list[str]:
@@ -276,3 +261,15 @@ def test_an_unknown_route_is_a_json_404(served: ServedGateway, path: str) -> Non
     body = assert_error(httpx.get(served.url + path), 404, "not_found")
 
     assert body["problems"] == []
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/exchanges/"), ("GET", "/systems/")])
+def test_a_trailing_slash_is_answered_with_the_path_meant(
+    served: ServedGateway, method: str, path: str
+) -> None:
+    answer = httpx.request(method, f"{served.url}{path}", headers=admin_headers(served.runtime))
+    assert answer.status_code == 404
+    assert answer.json()["message"] == (
+        f"no such resource: {path} (did you mean {path.rstrip('/')}, without the slash?)"
+    )
+    assert "location" not in answer.headers

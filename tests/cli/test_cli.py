@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,7 +206,7 @@ def test_explain_names_an_unknown_source(registered: dict[str, str], message: Pa
     assert "error (not_found): no system 'nobody'" in result.output
 
 
-def test_send_prints_the_exchange_id(
+def test_send_says_what_happened_in_words(
     env: DemoEnvironment, served: ServedGateway, message: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     credential = env.credentials[REGISTRATION]
@@ -216,7 +217,51 @@ def test_send_prints_the_exchange_id(
     )
 
     assert result.exit_code == 0, result.output
-    answer = json.loads(result.output)
+    with served.runtime.db.unit_of_work() as session:
+        record = session.scalar(select(ExchangeRecord))
+    assert record is not None
+    assert result.stdout.splitlines() == [
+        f"202 Accepted: exchange {record.id} allowed and queued for delivery to {CIVIL_REGISTRY}",
+        "  categories sent: birth, family, identifiers, identity, nationality",
+    ]
+    assert_no_secret(result, [credential, *secrets_in(served.runtime.settings.data_dir)])
+
+
+def test_send_names_the_reasons_of_a_denial_and_what_the_rules_accept(
+    env: DemoEnvironment, served: ServedGateway, message: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_CREDENTIAL", env.credentials[REGISTRATION])
+    args = ["send", str(message), "--type", "birth-notification", "--basis", "consent"]
+
+    guarded = runner.invoke(
+        app, [*args, "--to", EMBASSY, "--purpose", "birth-registration", "--url", served.url]
+    )
+    unruled = runner.invoke(
+        app, [*args, "--to", CIVIL_REGISTRY, "--purpose", "statistics", "--url", served.url]
+    )
+
+    assert (guarded.exit_code, unruled.exit_code) == (1, 1)
+    assert "403 Forbidden: exchange " in guarded.output
+    assert "origin.risk_country: the destination is controlled by a state where" in (guarded.output)
+    assert "rules.no_match: no rule lets these systems exchange" in unruled.output
+    assert (
+        "  - X-Exchange-Purpose: the rules accept from unhcr-progres to crvs-national: "
+        "birth-notification for birth-registration under consent"
+    ) in unruled.output
+
+
+def test_send_prints_the_answer_as_json_when_asked(
+    env: DemoEnvironment, served: ServedGateway, message: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    credential = env.credentials[REGISTRATION]
+    monkeypatch.setenv("GATEWAY_CREDENTIAL", credential)
+
+    result = runner.invoke(
+        app, ["send", str(message), "--to", CIVIL_REGISTRY, *BIRTH, "--url", served.url, "--json"]
+    )
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
     with served.runtime.db.unit_of_work() as session:
         record = session.scalar(select(ExchangeRecord))
     assert record is not None
@@ -237,13 +282,13 @@ def test_send_replays_with_the_same_key(
     env: DemoEnvironment, served: ServedGateway, message: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GATEWAY_CREDENTIAL", env.credentials[REGISTRATION])
-    args = ["send", str(message), "--to", CIVIL_REGISTRY, *BIRTH, "--url", served.url]
+    args = ["send", str(message), "--to", CIVIL_REGISTRY, *BIRTH, "--url", served.url, "--json"]
 
     first = runner.invoke(app, [*args, "--key", "cli-birth-0001"])
     again = runner.invoke(app, [*args, "--key", "cli-birth-0001"])
 
     assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
-    assert json.loads(again.output) == {**json.loads(first.output), "replay": True}
+    assert json.loads(again.stdout) == {**json.loads(first.stdout), "replay": True}
 
 
 def test_send_exits_1_when_the_gateway_refuses(
@@ -253,14 +298,18 @@ def test_send_exits_1_when_the_gateway_refuses(
     malformed = tmp_path / "malformed.json"
     malformed.write_bytes(b'{"individuals": [}')
 
-    result = runner.invoke(
-        app, ["send", str(malformed), "--to", CIVIL_REGISTRY, *BIRTH, "--url", served.url]
-    )
+    args = ["send", str(malformed), "--to", CIVIL_REGISTRY, *BIRTH, "--url", served.url]
+    result = runner.invoke(app, [*args, "--json"])
+    in_words = runner.invoke(app, args)
 
-    assert result.exit_code == 1, result.output
-    answer = json.loads(result.output)
+    assert result.exit_code == in_words.exit_code == 1, result.output
+    answer = json.loads(result.stdout)
     assert answer["reason"] == "invalid_message"
     assert answer["exchange_id"]
+    first, *problems = in_words.stdout.splitlines()
+    assert first.startswith("422 Unprocessable")
+    assert "[invalid_message] (recorded as exchange " in first
+    assert problems and all(line.startswith("  - ") for line in problems)
 
 
 def test_send_needs_a_credential(served: ServedGateway, message: Path) -> None:
@@ -270,6 +319,7 @@ def test_send_needs_a_credential(served: ServedGateway, message: Path) -> None:
 
     assert result.exit_code == 2, result.output
     assert "set GATEWAY_CREDENTIAL" in result.output
+    assert f"{served.runtime.settings.data_dir / 'demo-credentials.json'}" in result.output
     with served.runtime.db.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(ExchangeRecord)) == 0
 
@@ -287,7 +337,8 @@ def test_send_says_when_the_gateway_cannot_be_reached(
     )
 
     assert result.exit_code == 2, result.output
-    assert f"error: cannot reach the gateway at {url}: ConnectError" in result.output
+    assert f"error: cannot reach the gateway at {url} (ConnectError)" in result.output
+    assert "make run" in result.output
     assert "gw_a-credential-for-nowhere" not in result.output
 
 
@@ -344,3 +395,72 @@ def test_demo_runs_and_runs_again(
         secrets = secrets_in(data_dir / "demo-run")
         assert len(secrets) == 5  # three system credentials, the admin token, the key
         assert_no_secret(result, secrets + ([password] if password else []))
+
+
+def test_exchanges_lists_newest_first_with_filters(
+    env: DemoEnvironment, served: ServedGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accepted = env.submit_birth(CIVIL_REGISTRY).json()["exchange_id"]
+    denied = env.submit_birth(EMBASSY).json()["exchange_id"]
+
+    every = runner.invoke(app, ["exchanges", "--url", served.url])
+    only_denied = runner.invoke(app, ["exchanges", "--decision", "denied", "--url", served.url])
+    as_json = runner.invoke(
+        app, ["exchanges", "--source", REGISTRATION, "--json", "--url", served.url]
+    )
+
+    assert every.exit_code == only_denied.exit_code == as_json.exit_code == 0, every.output
+    lines = every.stdout.splitlines()
+    assert [line.split()[1] for line in lines] == [denied, accepted]
+    assert (
+        f"{REGISTRATION} -> {CIVIL_REGISTRY}  birth-notification  allowed  delivery pending"
+        in (lines[1])
+    )
+    assert "denied (origin.risk_country)" in lines[0]
+    assert only_denied.stdout.splitlines() == lines[:1]
+    listed = json.loads(as_json.stdout)["exchanges"]
+    assert [e["exchange_id"] for e in listed] == [denied, accepted]
+
+
+def test_exchanges_waits_for_one_to_match(env: DemoEnvironment, served: ServedGateway) -> None:
+    """What the tour does: wait for an exchange that arrives a moment after the command starts."""
+    later = threading.Timer(0.5, env.submit_birth, args=[CIVIL_REGISTRY])
+    later.start()
+    try:
+        waited = runner.invoke(
+            app, ["exchanges", "--destination", CIVIL_REGISTRY, "--wait", "20", "--url", served.url]
+        )
+    finally:
+        later.join()
+    none = runner.invoke(
+        app, ["exchanges", "--decision", "invalid", "--wait", "0.3", "--url", served.url]
+    )
+
+    assert waited.exit_code == 0, waited.output
+    assert len(waited.stdout.splitlines()) == 1
+    assert none.exit_code == 1
+    assert "no exchange matches after 0.3 s" in none.output
+
+
+def test_exchanges_refuses_a_bad_filter_and_names_it(
+    env: DemoEnvironment, served: ServedGateway
+) -> None:
+    result = runner.invoke(app, ["exchanges", "--since", "yesterday", "--url", served.url])
+
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert answer["reason"] == "invalid_input"
+    assert answer["problems"][0]["location"].endswith("since")
+
+
+def test_exchanges_says_where_the_administrator_token_is(
+    settings: Settings, served: ServedGateway
+) -> None:
+    (settings.data_dir / "admin.token").unlink()  # as on a machine where nothing was served
+
+    result = runner.invoke(app, ["exchanges", "--url", served.url])
+
+    assert result.exit_code == 2
+    assert "Set GATEWAY_ADMIN_TOKEN" in result.output
+    assert str(settings.data_dir / "admin.token") in result.output
+    assert not (settings.data_dir / "admin.token").exists()  # reading it never makes one
