@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser run test test-sqlite test-postgres lint bench demo clean
+.PHONY: install browser run test test-sqlite test-postgres lint bench bench-log demo clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: lint browser
 
 bench: install
 	$(BIN)/python -m bench.birth_flow
+
+## The exchange log: sealing rate and proof time (SQLite and PostgreSQL), offline verification.
+bench-log: install
+	$(BIN)/python -m bench.log_append --entries 1000000
+	$(BIN)/python -m bench.log_verify
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

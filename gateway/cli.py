@@ -8,13 +8,20 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import httpx
 import typer
 
-from gateway.cli_output import answer_in_words, exchange_line
-from gateway.config import ADMIN_TOKEN_FILE, Settings
+from gateway.cli_audit import audit_app
+from gateway.cli_dpo import dpo_app
+from gateway.cli_output import (
+    answer_in_words,
+    call_gateway,
+    exchange_line,
+    json_or_none,
+    token_or_exit,
+)
+from gateway.config import Settings
 from gateway.envelope import to_headers
 from gateway.errors import GatewayError
 
@@ -26,6 +33,8 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(no_args_is_help=True, help="Inspect the policy engine.")
 app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+app.add_typer(dpo_app, name="dpo")
 
 DEMO_PORTS = (8101, 8102, 8103)  # proGres, civil registry, embassy stand-ins
 Destination = Annotated[str, typer.Option("--to", help="Destination system id.")]
@@ -126,11 +135,13 @@ def send(
     headers = _envelope(to, type_, purpose, basis, agreement, key)
     headers["Authorization"] = f"Bearer {credential}"
     headers["Content-Type"] = content_type
-    response = _call(url, "POST", "/exchanges", content=message.read_bytes(), headers=headers)
+    response = call_gateway(
+        url, "POST", "/exchanges", content=message.read_bytes(), headers=headers
+    )
     if as_json:
         typer.echo(json.dumps(response.json(), indent=2))
     else:
-        for line in answer_in_words(response.status_code, _json_or_none(response), to):
+        for line in answer_in_words(response.status_code, json_or_none(response), to):
             typer.echo(line)
         if response.status_code == 401:
             typer.echo("  check GATEWAY_CREDENTIAL: it is not a registered system's", err=True)
@@ -154,14 +165,7 @@ def list_exchanges(
     as_json: AsJson = False,
 ) -> None:
     """List recent exchanges, newest first (administrator: $GATEWAY_ADMIN_TOKEN or var/)."""
-    token = Settings().existing_admin_token()
-    if token is None:
-        typer.echo(
-            "error: no administrator token. Set GATEWAY_ADMIN_TOKEN, or run this where "
-            f"`gateway serve` keeps its data ({Settings().data_dir / ADMIN_TOKEN_FILE})",
-            err=True,
-        )
-        raise typer.Exit(2)
+    token = token_or_exit("admin")
     filters = {
         "source": source,
         "destination": destination,
@@ -176,7 +180,7 @@ def list_exchanges(
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + wait
     while True:
-        response = _call(url, "GET", "/exchanges", params=params, headers=headers)
+        response = call_gateway(url, "GET", "/exchanges", params=params, headers=headers)
         found = response.json().get("exchanges", []) if response.is_success else []
         if found or not response.is_success or time.monotonic() >= deadline:
             break
@@ -189,26 +193,6 @@ def list_exchanges(
     if not found:
         typer.echo("no exchange matches" + (f" after {wait:g} s" if wait else ""), err=True)
     raise typer.Exit(0 if found else 1)
-
-
-def _call(url: str, method: str, path: str, **request: Any) -> httpx.Response:
-    """Call the gateway; if it cannot be reached, say so and how to start it, and exit 2."""
-    try:
-        return httpx.request(method, f"{url}{path}", timeout=30, **request)
-    except httpx.HTTPError as exc:
-        typer.echo(
-            f"error: cannot reach the gateway at {url} ({type(exc).__name__}); is it "
-            "running? Start it with `make run` or `gateway serve`, or pass --url",
-            err=True,
-        )
-        raise typer.Exit(2) from exc
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 @app.command()

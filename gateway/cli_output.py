@@ -1,4 +1,5 @@
-"""What the `gateway` command prints: the gateway's answers in words, one exchange per line.
+"""What the `gateway` command prints and how it calls the gateway: answers in words, one
+exchange per line, and what to do when the gateway cannot be reached.
 
 The words are for a person at a terminal; `--json` gives the answer itself, for scripts.
 """
@@ -6,8 +7,12 @@ The words are for a person at a terminal; `--json` gives the answer itself, for 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal, NoReturn
 
+import httpx
+import typer
+
+from gateway.config import ADMIN_TOKEN_FILE, DPO_TOKEN_FILE, Settings
 from gateway.policy.reasons import in_words
 
 
@@ -65,3 +70,47 @@ def exchange_line(exchange: dict[str, Any]) -> str:
     if delivery:
         parts.append(f"delivery {delivery['status']}")
     return "  ".join(parts)
+
+
+def call_gateway(url: str, method: str, path: str, **request: Any) -> httpx.Response:
+    """Call the gateway; if it cannot be reached, say so and how to start it, and exit 2."""
+    try:
+        return httpx.request(method, f"{url}{path}", timeout=30, **request)
+    except httpx.HTTPError as exc:
+        unreachable(url, exc)
+
+
+def unreachable(url: str, exc: httpx.HTTPError) -> NoReturn:
+    """Say the gateway cannot be reached and how to start it; exit 2."""
+    typer.echo(
+        f"error: cannot reach the gateway at {url} ({type(exc).__name__}); is it "
+        "running? Start it with `make run` or `gateway serve`, or pass --url",
+        err=True,
+    )
+    raise typer.Exit(2) from exc
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def token_or_exit(*roles: Literal["dpo", "admin"]) -> str:
+    """Return the first of these roles' tokens that is set or was made; else say where they
+    are and exit 2 (never making one: a token is made by the gateway that checks it)."""
+    settings = Settings()
+    found = {"dpo": settings.existing_dpo_token, "admin": settings.existing_admin_token}
+    for role in roles:
+        if (token := found[role]()) is not None:
+            return token
+    variables = " or ".join(f"GATEWAY_{role.upper()}_TOKEN" for role in roles)
+    files = {"dpo": DPO_TOKEN_FILE, "admin": ADMIN_TOKEN_FILE}
+    where = " or ".join(str(settings.data_dir / files[role]) for role in roles)
+    typer.echo(
+        f"error: no token. Set {variables}, or run this where `gateway serve` keeps its data "
+        f"({where})",
+        err=True,
+    )
+    raise typer.Exit(2)

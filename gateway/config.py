@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.canonical.countries import Country
 
 ADMIN_TOKEN_FILE = "admin.token"
+DPO_TOKEN_FILE = "dpo.token"
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     # restarts; losing it means remembered risk countries no longer match new messages.
     secret_key: SecretStr | None = None
     admin_token: SecretStr | None = None
+    # The data protection officer reads the exchange log, its proofs and the DPO views; the
+    # administrator runs the gateway. Neither token opens the other's routes.
+    dpo_token: SecretStr | None = None
     host_jurisdiction: Country = "KEN"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     # The HTTP edge (gateway/api/server.py): how long and how much a caller may take before it
@@ -74,12 +78,25 @@ class Settings(BaseSettings):
     delivery_lease_renew_seconds: float | None = Field(default=None, gt=0)
     # Destinations sent to at once by each process's relay (one thread each).
     delivery_threads: int = Field(default=8, gt=0)
+    # The exchange log (gateway/audit/log.py): its origin, the first line of every checkpoint
+    # and the name of its signing key (no space, no "+"; keep it for the log's life), and how
+    # often each process's appender seals what has committed (the most the log lags).
+    log_origin: str = Field(default="exchange-gateway.local/log", pattern=r"^[^\s+]{1,200}$")
+    log_append_interval_seconds: float = Field(default=1.0, gt=0)
+    log_appender_enabled: bool = True
     # How the serving process logs (gateway/logs.py): one JSON object a line, or text.
     log_format: Literal["json", "text"] = "json"
     log_level: Annotated[
         Literal["critical", "error", "warning", "info", "debug"],
         BeforeValidator(lambda level: level.lower() if isinstance(level, str) else level),
     ] = "info"
+    # The data protection officer's transfer register (gateway/audit/views.py): the controller
+    # each line names, and how long exchange records are declared to be kept (as the register
+    # says it; nothing here deletes records).
+    controller: str = Field(
+        default="the gateway's operator (set GATEWAY_CONTROLLER)", min_length=1, max_length=500
+    )
+    exchange_record_retention_days: int = Field(default=3650, gt=0)
 
     @property
     def resolved_database_url(self) -> str:
@@ -93,15 +110,27 @@ class Settings(BaseSettings):
 
     def resolved_admin_token(self) -> str:
         """Return the admin token: GATEWAY_ADMIN_TOKEN, else data_dir/admin.token (made once)."""
-        if self.admin_token is not None:
-            return self.admin_token.get_secret_value()
-        return self._key_file(ADMIN_TOKEN_FILE)
+        return self._token(self.admin_token, ADMIN_TOKEN_FILE)
 
     def existing_admin_token(self) -> str | None:
         """Return the admin token if one is set or was made, never making one (for the CLI)."""
-        if self.admin_token is not None:
-            return self.admin_token.get_secret_value()
-        path = self.data_dir / ADMIN_TOKEN_FILE
+        return self._existing_token(self.admin_token, ADMIN_TOKEN_FILE)
+
+    def resolved_dpo_token(self) -> str:
+        """Return the data protection officer's token: GATEWAY_DPO_TOKEN, else dpo.token."""
+        return self._token(self.dpo_token, DPO_TOKEN_FILE)
+
+    def existing_dpo_token(self) -> str | None:
+        """Return the DPO's token if one is set or was made, never making one (for the CLI)."""
+        return self._existing_token(self.dpo_token, DPO_TOKEN_FILE)
+
+    def _token(self, given: SecretStr | None, file_name: str) -> str:
+        return given.get_secret_value() if given is not None else self._key_file(file_name)
+
+    def _existing_token(self, given: SecretStr | None, file_name: str) -> str | None:
+        if given is not None:
+            return given.get_secret_value()
+        path = self.data_dir / file_name
         return path.read_text().strip() if path.is_file() else None
 
     def _key_file(self, name: str) -> str:

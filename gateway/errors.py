@@ -14,6 +14,7 @@ GatewayError
 │   └── IdempotencyConflictError  idempotency_conflict: a key reused with another message
 ├── PolicyDeniedError         403  denied: the policy engine said no (reasons attached)
 ├── DuplicateHeaderError      400  duplicate_header: a header that must appear once came twice
+├── DuplicateParameterError   400  duplicate_parameter: a query parameter came twice
 ├── RequestTimeoutError       408  request_timeout: the body did not arrive in time
 ├── TooManyFailedAuthenticationsError  429  too_many_failed_authentications (Retry-After)
 ├── HeadersTooLargeError      431  headers_too_large: answered by the server, before any route
@@ -163,6 +164,11 @@ class ConfigurationError(GatewayError):
 class DuplicateHeaderError(GatewayError):
     status = 400
     reason = "duplicate_header"
+
+
+class DuplicateParameterError(GatewayError):
+    status = 400
+    reason = "duplicate_parameter"
 
 
 class RequestTimeoutError(GatewayError):

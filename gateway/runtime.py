@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.registry import AdapterRegistry, installed_adapters
+from gateway.audit.log import BackgroundAppender, TransparencyLog
 from gateway.audit.service import Audit
+from gateway.audit.views import DpoViews
 from gateway.config import Settings
 from gateway.consents import Consents
 from gateway.crypto import AesGcmSealer, Keyring, Pseudonymiser, derive_key
@@ -39,12 +41,15 @@ class Runtime:
     systems: Systems
     consents: Consents
     audit: Audit
+    views: DpoViews
     relay: OutboxRelay
     sealer: AesGcmSealer
     bodies: Keyring
     pseudonymiser: Pseudonymiser
     clock: Callable[[], dt.datetime]
+    log: TransparencyLog
     background: BackgroundRelay | None = field(default=None)
+    appender: BackgroundAppender | None = field(default=None)
 
     @classmethod
     def build(
@@ -64,7 +69,9 @@ class Runtime:
         db = Database.connect(settings.resolved_database_url)
         migrate(db.engine)
         master = settings.master_secret()
-        settings.resolved_admin_token()  # made now, so the operator can find it before first use
+        # Made now, so the operator and the DPO can find them before first use.
+        settings.resolved_admin_token()
+        settings.resolved_dpo_token()
         sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
         bodies = Keyring.derive([master], "seal-outbox-bodies")
         seal_plaintext_rows(db, bodies)
@@ -103,6 +110,8 @@ class Runtime:
             systems=Systems(db, sealer, adapters_in_use),
             consents=Consents(db, pseudonymiser, clock),
             audit=Audit(db),
+            views=DpoViews(db, pseudonymiser, settings),
+            log=TransparencyLog(db, master, settings.log_origin, clock),
             relay=relay,
             sealer=sealer,
             bodies=bodies,
@@ -118,12 +127,21 @@ class Runtime:
             self.exchanges.on_accepted = self.background.wake
             self.background.start()
 
+    def start_log_appender(self) -> None:
+        """Seal committed exchange records into the log in a background thread."""
+        if self.appender is None and self.settings.log_appender_enabled:
+            self.appender = BackgroundAppender(self.log, self.settings.log_append_interval_seconds)
+            self.appender.start()
+
     def outbox_counts(self) -> dict[str, int]:
         """Return how many outbox messages are pending, delivered and dead."""
         with self.db.reading() as session:
             return outbox.counts(session)
 
     def close(self) -> None:
+        if self.appender is not None:
+            self.appender.stop()
+            self.appender = None
         if self.background is not None:
             self.background.stop()  # closes the relay too
             self.background = None

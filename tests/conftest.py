@@ -19,6 +19,8 @@ from gateway.demo.server import ServedGateway
 from gateway.runtime import Runtime
 from gateway.store.db import Database, migrate
 
+pytest_plugins = ["tests.fixtures.browser"]  # browser, page, elsewhere
+
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 
 

@@ -12,76 +12,16 @@ build/screenshots/.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from gateway.demo.flow import REGISTRATION, DemoEnvironment
 from gateway.demo.server import ServedGateway
+from tests.fixtures.browser import SCREENSHOTS, TIMEOUT_MS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-RECORD_REFUSALS = """
-window.refusedByPolicy = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-    window.refusedByPolicy.push(event.blockedURI);
-});
-"""
-TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing}: CI runs every test")
-        pytest.skip(missing)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def elsewhere() -> list[str]:
-    """The requests a page tried to make to any host but the gateway's (each aborted)."""
-    return []
-
-
-@pytest.fixture
-def page(browser: Browser, served: ServedGateway, elsewhere: list[str]) -> Iterator[Page]:
-    gateway = urlsplit(served.url).netloc
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-
-    def only_the_gateway(route: Route) -> None:
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob") or url.netloc == gateway:
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_gateway)
-    context.add_init_script(RECORD_REFUSALS)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

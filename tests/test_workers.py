@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from gateway.api.app import from_environment, serve
+from gateway.audit.log import TransparencyLog
 from gateway.config import Settings
 from gateway.demo.flow import CIVIL_REGISTRY, REGISTRATION, DemoEnvironment, wait_for
 from gateway.runtime import Runtime
+from gateway.store.db import Database
 from gateway.store.models import DeliveryAttempt, ExchangeRecord
 from tests.fixtures.network import free_port
 from tests.fixtures.postgres import own_database
@@ -99,9 +101,21 @@ def test_two_workers_record_and_deliver_every_exchange_once(
         attempts = select(func.count()).select_from(DeliveryAttempt)
         # A relay writes its attempt once the destination has answered: wait for the last.
         assert wait_for(lambda: count(attempts) == [(2 * BIRTHS,)], seconds=30)
+        # Both workers' appenders seal into one log: every record once, no gap, no fork.
+        unsealed = select(func.count()).where(ExchangeRecord.log_index.is_(None))
+        assert wait_for(lambda: count(unsealed) == [(0,)], seconds=30)
+        indexes = sorted(i for (i,) in count(select(ExchangeRecord.log_index)))
     finally:
         engine.dispose()
     assert decisions == [("allowed", 2 * BIRTHS)]
+    assert indexes == list(range(2 * BIRTHS))
+    db = Database.connect(settings.database_url)
+    try:
+        integrity = TransparencyLog(db, b"reads only", settings.log_origin).integrity()
+    finally:
+        db.dispose()
+    assert integrity.verified, integrity.problem
+    assert integrity.size == 2 * BIRTHS
 
 
 def test_several_serving_processes_on_sqlite_are_refused_with_the_way_out(

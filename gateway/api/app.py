@@ -11,10 +11,22 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
-from gateway.api import consents, edge, errors, exchanges, health, openapi, server, systems
+from gateway.api import (
+    consents,
+    dpo,
+    edge,
+    errors,
+    exchanges,
+    health,
+    log,
+    openapi,
+    server,
+    systems,
+)
 from gateway.api.access import AccessLog
 from gateway.api.throttle import FailedAuthentications, Throttle
 from gateway.config import Settings
+from gateway.console import router as console_router
 from gateway.errors import ConfigurationError, Problem
 from gateway.runtime import Runtime
 
@@ -33,6 +45,7 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if relay:
             runtime.start_relay()
+        runtime.start_log_appender()
         yield server.lifespan_state(runtime.settings)  # the server's limits on header blocks
         await runtime.exchanges.writes.close()
         runtime.close()
@@ -65,8 +78,9 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
     app.add_middleware(edge.CloseUnread)
     app.add_middleware(AccessLog)  # outermost: one line for every answer, refusals included
-    for module in (exchanges, systems, consents, health):
+    for module in (exchanges, systems, consents, health, log, dpo):
         app.include_router(module.router)
+    app.include_router(console_router, include_in_schema=False)  # the DPO's web console
     openapi.install(app, runtime.exchanges.adapters)
     return app
 

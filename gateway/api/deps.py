@@ -34,11 +34,14 @@ def bearer(request: Request) -> str | None:
 
 def caller(request: Request, rt: Annotated[Runtime, Depends(runtime)]) -> Reader:
     token = bearer(request)
-    # Compared as bytes: compare_digest refuses str holding non-ASCII, which a header may.
-    admin_token = rt.settings.resolved_admin_token().encode()
-    if token and hmac.compare_digest(token.encode(), admin_token):
-        return Reader(admin=True)
-    return Reader(admin=False, system_id=rt.directory.authenticate(token).id)
+    if token:
+        # Compared as bytes: compare_digest refuses str holding non-ASCII, which a header may.
+        given = token.encode()
+        if hmac.compare_digest(given, rt.settings.resolved_admin_token().encode()):
+            return Reader(role="admin")
+        if hmac.compare_digest(given, rt.settings.resolved_dpo_token().encode()):
+            return Reader(role="dpo")
+    return Reader(role="system", system_id=rt.directory.authenticate(token).id)
 
 
 def admin(who: Annotated[Reader, Depends(caller)]) -> Reader:
@@ -47,6 +50,20 @@ def admin(who: Annotated[Reader, Depends(caller)]) -> Reader:
     return who
 
 
+def dpo(who: Annotated[Reader, Depends(caller)]) -> Reader:
+    if not who.dpo:
+        raise ForbiddenError("this needs the data protection officer's role")
+    return who
+
+
+def admin_or_dpo(who: Annotated[Reader, Depends(caller)]) -> Reader:
+    if not (who.admin or who.dpo):
+        raise ForbiddenError("this needs the administrator or the data protection officer")
+    return who
+
+
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 CallerDep = Annotated[Reader, Depends(caller)]
 AdminDep = Annotated[Reader, Depends(admin)]
+DpoDep = Annotated[Reader, Depends(dpo)]
+AdminOrDpoDep = Annotated[Reader, Depends(admin_or_dpo)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from starlette.datastructures import Headers
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.errors import render
-from gateway.errors import DuplicateHeaderError, Problem
+from gateway.errors import DuplicateHeaderError, DuplicateParameterError, GatewayError, Problem
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +36,39 @@ def duplicated(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-class SingleHeaders:
-    """Answer 400 to a request that repeats a header the gateway reads once, before all else.
+def repeated_parameter(query_string: bytes) -> str | None:
+    """Return the first query parameter given twice (no route takes a list), as given."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name[:64]
+        seen.add(name)
+    return None
 
-    Why: the framework silently takes the first of a repeated header, while a proxy in front
-    may have acted on the last; a request whose credential, idempotency key, envelope or body
-    framing is ambiguous must not be acted on at all.
+
+class SingleHeaders:
+    """Answer 400 to a request that repeats a header the gateway reads once, or a query
+    parameter, before all else.
+
+    Why: the framework silently takes the first of a repeated header, and one of a repeated
+    parameter, while a proxy in front may have acted on another; a request whose credential,
+    idempotency key, envelope, body framing or filter is ambiguous must not be acted on.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error: GatewayError | None = None
         if scope["type"] == "http" and (name := duplicated(scope["headers"])):
             problem = Problem(name, "appears more than once; send it once")
             error = DuplicateHeaderError(f"the {name} header appears more than once", [problem])
+        elif scope["type"] == "http" and (name := repeated_parameter(scope["query_string"])):
+            problem = Problem(f"query.{name}", "appears more than once; give it once")
+            error = DuplicateParameterError(
+                f"the {name} parameter appears more than once", [problem]
+            )
+        if error is not None:
             await render(Request(scope), error)(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from adapters.contract import CONTENT_TYPE
-from gateway.api.deps import AdminDep, CallerDep, RuntimeDep, bearer, runtime_of
+from gateway.api.deps import AdminOrDpoDep, CallerDep, RuntimeDep, bearer, runtime_of
 from gateway.api.openapi import SUBMISSION, refusal
 from gateway.api.schemas import ExchangeAccepted
 from gateway.audit.service import ExchangePage, ExchangeQuery, ExchangeStatus
@@ -94,13 +94,15 @@ async def submit(request: Request) -> Any:
 @router.get(
     "",
     response_model=ExchangePage,
-    summary="List recent exchanges (administrator)",
+    summary="List recent exchanges (administrator or DPO)",
     description=(
         "Newest first, a page at a time: pass a page's `next_cursor` as `cursor` for the next "
         "(older) one. Every filter given must match. Metadata only, as in an exchange's status."
     ),
 )
-def recent(query: Annotated[ExchangeQuery, Query()], who: AdminDep, rt: RuntimeDep) -> ExchangePage:
+def recent(
+    query: Annotated[ExchangeQuery, Query()], who: AdminOrDpoDep, rt: RuntimeDep
+) -> ExchangePage:
     return rt.audit.recent(who, query)
 
 

@@ -1,9 +1,11 @@
 """The exchange record: one per attempt, built once, when the attempt's outcome is known.
 
 A record says who sent what kind of data about whom (pseudonyms), to whom, why, under which
-rule, and with what result: never a name, a birth date or a document number. Its leaf hash
-is SHA-256 over the canonical JSON of every field but the hash itself (format version 1), so
-the record can become a leaf of a Merkle tree without changing shape.
+rule, and with what result: never a name, a birth date or a document number. It is a leaf
+of the exchange log's Merkle tree (gateway/audit/log.py): its leaf bytes are the canonical
+JSON (gateway/canonical/json.py) of `{"v": 1, ...every field}`, `recorded_at` in ISO 8601
+UTC; its leaf hash is RFC 9162's, SHA-256(0x00 || leaf bytes). docs/log.md spells it out for
+anyone who recomputes it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from gateway.audit import merkle
 from gateway.canonical import Envelope
 from gateway.canonical.json import canonical_json
-from gateway.crypto import sha256_hex
 
 ALLOWED, DENIED, INVALID = "allowed", "denied", "invalid"
+LEAF_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Record:
         """Return the fields as a new dict, sequences as lists (the stored row's shape)."""
         return {
             name: list(value) if isinstance(value, tuple) else value
-            for name, value in ((f, getattr(self, f)) for f in _FIELD_NAMES)
+            for name, value in ((f, getattr(self, f)) for f in FIELD_NAMES)
         }
 
     def leaf(self) -> dict[str, object]:
@@ -56,16 +59,24 @@ class Record:
         content["recorded_at"] = self.recorded_at.astimezone(dt.UTC).isoformat()
         return content
 
+    def leaf_entry(self) -> dict[str, object]:
+        """Return the log entry: the record's fields with the leaf format version."""
+        return {"v": LEAF_FORMAT, **self.leaf()}
+
+    def leaf_bytes(self) -> bytes:
+        """Return the leaf bytes of the Merkle tree: the entry's canonical JSON."""
+        return canonical_json(self.leaf_entry())
+
     def leaf_hash(self) -> str:
-        """Return SHA-256 over the canonical JSON of the record (format version 1)."""
-        return sha256_hex(canonical_json({"v": 1, **self.leaf()}))
+        """Return the RFC 9162 leaf hash, hex: SHA-256(0x00 || leaf bytes)."""
+        return merkle.leaf_hash(self.leaf_bytes()).hex()
 
     @classmethod
     def of(cls, stored: Mapping[str, Any]) -> Record:
         """Rebuild a record from stored fields, e.g. to check a stored leaf hash."""
         values: dict[str, Any] = {
             name: tuple(value) if isinstance(value, list) else value
-            for name, value in ((f, stored[f]) for f in _FIELD_NAMES)
+            for name, value in ((f, stored[f]) for f in FIELD_NAMES)
         }
         return cls(**values)
 
@@ -110,4 +121,4 @@ def build(
     )
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(Record))
+FIELD_NAMES = tuple(f.name for f in fields(Record))

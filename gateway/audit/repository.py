@@ -8,10 +8,10 @@ is refused.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, String, bindparam, cast, insert, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.audit.record import Record
@@ -103,23 +103,34 @@ def newest_first(
     before_seq: int | None = None,
     source: str | None = None,
     destination: str | None = None,
+    destination_jurisdiction: str | None = None,
     message_type: str | None = None,
+    purpose: str | None = None,
     decision: str | None = None,
     delivery: str | None = None,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    subjects: Collection[str] | None = None,
 ) -> Sequence[ExchangeRecord]:
     """Return up to `limit` stored records matching every filter given, newest first.
 
     Newest is the highest `seq`. On PostgreSQL, where several processes write, a record may
     commit after one with a higher `seq`: a listing is a view of now, not a feed (a reader
     who must miss nothing waits for the tamper-evident log, which has a watermark).
+
+    `subjects` keeps the records about any of these pseudonyms (none if it is empty): the
+    data protection officer's view of one person (gateway/audit/views.py). It looks for the
+    pseudonym, quoted, in the JSON text of `subjects`, which SQLite and PostgreSQL both
+    answer alike; quoted, `"ps_…"` matches a whole element only. It reads every record the
+    other filters leave, so a period narrows it; an index of subjects would make it a lookup.
     """
     query = select(ExchangeRecord).order_by(ExchangeRecord.seq.desc()).limit(limit)
     for column, wanted in (
         (ExchangeRecord.source, source),
         (ExchangeRecord.destination, destination),
+        (ExchangeRecord.destination_jurisdiction, destination_jurisdiction),
         (ExchangeRecord.message_type, message_type),
+        (ExchangeRecord.purpose, purpose),
         (ExchangeRecord.decision, decision),
     ):
         if wanted is not None:
@@ -133,6 +144,11 @@ def newest_first(
     if delivery is not None:
         query = query.join(OutboxMessage, OutboxMessage.exchange_id == ExchangeRecord.id).where(
             OutboxMessage.status == delivery
+        )
+    if subjects is not None:
+        as_text = cast(ExchangeRecord.subjects, String)
+        query = query.where(
+            or_(False, *(as_text.contains(f'"{p}"', autoescape=True) for p in subjects))
         )
     return session.scalars(query).all()
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from sqlalchemy.orm import Session
 
 from gateway.audit import repository
 from gateway.audit.record import ALLOWED
@@ -16,16 +27,28 @@ from gateway.delivery.repository import Delivery, deliveries_of, delivery_of
 from gateway.errors import ForbiddenError, NotFoundError
 from gateway.ids import is_uuid
 from gateway.store.db import Database
+from gateway.store.models import ExchangeRecord
 
 MAX_PAGE = 500
 
 
+Role = Literal["admin", "dpo", "system"]
+
+
 @dataclass(frozen=True)
 class Reader:
-    """Who asks: the administrator, or one registered system."""
+    """Who asks: the administrator, the data protection officer, or one registered system."""
 
-    admin: bool
+    role: Role
     system_id: str | None = None
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def dpo(self) -> bool:
+        return self.role == "dpo"
 
 
 class ExchangeStatus(BaseModel):
@@ -50,6 +73,7 @@ class ExchangeStatus(BaseModel):
     mapping_version: str | None
     payload_digest: str | None
     leaf_hash: str
+    log_index: int | None = None  # its index in the exchange log, once sealed
     delivery: Delivery | None = None
 
 
@@ -61,21 +85,44 @@ def _iso_8601(value: object) -> object:
 
 
 _DATE_FIRST = re.compile(r"^\d{4}-\d{2}-\d{2}T")
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
 
 
-class ExchangeQuery(BaseModel):
-    """Filters for a listing of recent exchanges; every filter given must match."""
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """Refuse a time the store cannot hold: times are kept in UTC, and
+    9999-12-31T23:00-05:00 falls in no year a datetime has once there."""
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is out of range once in UTC") from None
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_in_utc)]
+
+
+class Period(BaseModel):
+    """A period of the log: `since` inclusive, `until` exclusive, either open; ISO 8601 with
+    a time zone."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    since: Moment | None = Field(default=None, description="recorded at or after")
+    until: Moment | None = Field(default=None, description="recorded before")
+
+    @model_validator(mode="after")
+    def _runs_forward(self) -> Self:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError("since must be before until")
+        return self
+
+
+class ExchangeQuery(Period):
+    """Filters for a listing of recent exchanges; every filter given must match."""
 
     source: str | None = Field(default=None, pattern=NAME_PATTERN)
     destination: str | None = Field(default=None, pattern=NAME_PATTERN)
     message_type: str | None = Field(default=None, pattern=NAME_PATTERN)
     decision: Literal["allowed", "denied", "invalid"] | None = None
     delivery: Literal["pending", "delivered", "dead"] | None = None
-    since: Moment | None = Field(default=None, description="recorded at or after")
-    until: Moment | None = Field(default=None, description="recorded before")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(
         default=None,
@@ -117,28 +164,33 @@ class Audit:
 
     def recent(self, reader: Reader, query: ExchangeQuery) -> ExchangePage:
         """List recent exchanges, newest first, a page at a time: the administrator's view."""
-        if not reader.admin:
-            raise ForbiddenError("listing exchanges needs the administrator role")
+        if not (reader.admin or reader.dpo):
+            raise ForbiddenError("listing exchanges needs the administrator or the DPO role")
         filters = query.model_dump(exclude={"limit", "cursor"})
         before = None if query.cursor is None else int(query.cursor)
         with self._db.reading() as session:
             records = repository.newest_first(
                 session, limit=query.limit + 1, before_seq=before, **filters
             )
-            page = records[: query.limit]
-            deliveries = deliveries_of(session, [r.id for r in page])
-            found = [
-                ExchangeStatus.model_validate(r).model_copy(
-                    update={"delivery": deliveries.get(r.id)}
-                )
-                for r in page
-            ]
-        more = len(records) > query.limit
-        return ExchangePage(exchanges=found, next_cursor=str(page[-1].seq) if more else None)
+            return page_of(session, records, query.limit)
+
+
+def page_of(session: Session, records: Sequence[ExchangeRecord], limit: int) -> ExchangePage:
+    """Make a page of records read `limit + 1` at most, newest first, with their deliveries;
+    its cursor, if more follow, is where the next page starts."""
+    page = records[:limit]
+    deliveries = deliveries_of(session, [r.id for r in page])
+    found = [
+        ExchangeStatus.model_validate(r).model_copy(update={"delivery": deliveries.get(r.id)})
+        for r in page
+    ]
+    more = len(records) > limit
+    return ExchangePage(exchanges=found, next_cursor=str(page[-1].seq) if more else None)
 
 
 def _may_read(reader: Reader, source: str | None, destination: str | None, decision: str) -> bool:
-    """The administrator and the source read any record; the destination only what it got."""
-    if reader.admin or reader.system_id == source:
+    """The administrator, the DPO and the source read any record; the destination only what
+    it got."""
+    if reader.admin or reader.dpo or reader.system_id == source:
         return True
     return reader.system_id == destination and decision == ALLOWED

@@ -18,6 +18,7 @@ PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
 
 QUEUE = insert(OutboxMessage)
+IN_LIST = 1_000  # ids bound in one IN (...) at most
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,17 @@ def delivery_of(session: Session, exchange_id: str) -> Delivery | None:
 
 
 def deliveries_of(session: Session, exchange_ids: Sequence[str]) -> dict[str, Delivery]:
-    """Return where each of these exchanges' deliveries stands (none: nothing was queued)."""
+    """Return where each of these exchanges' deliveries stands (none: nothing was queued).
+
+    Read IN_LIST at a time: an export asks for thousands, more than a statement should bind.
+    """
+    found: dict[str, Delivery] = {}
+    for start in range(0, len(exchange_ids), IN_LIST):
+        found |= _deliveries(session, exchange_ids[start : start + IN_LIST])
+    return found
+
+
+def _deliveries(session: Session, exchange_ids: Sequence[str]) -> dict[str, Delivery]:
     if not exchange_ids:
         return {}
     queued = session.scalars(

@@ -131,13 +131,13 @@ def _ping_after_idling(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("a pooled connection did not answer") from exc
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (or to `revision`, for a migration's test)."""
     config = Config()
     config.set_main_option("script_location", str(files("gateway.store").joinpath("migrations")))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 class Database:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -97,8 +98,69 @@ class ExchangeRecord(Base):
     request_digest: Mapped[str | None] = mapped_column(String(64))
     payload_digest: Mapped[str | None] = mapped_column(String(64))
     leaf_hash: Mapped[str] = mapped_column(String(64))
+    # Its index in the exchange log, once the log's appender has sealed it (audit/log.py).
+    log_index: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_exchange_records_source_time", "source", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_exchange_records_source_time", "source", "recorded_at"),
+        Index("uq_exchange_records_log_index", "log_index", unique=True),
+        # What the appender reads: the records not sealed yet, in the order they were written.
+        Index(
+            "ix_exchange_records_unsealed",
+            "seq",
+            sqlite_where=text("log_index IS NULL"),
+            postgresql_where=text("log_index IS NULL"),
+        ),
+    )
+
+
+class LogNode(Base):
+    """The hash of a complete subtree of the exchange log's Merkle tree (RFC 9162).
+
+    Node (level, index) covers leaves [index * 2^level, (index + 1) * 2^level); level 0 holds
+    the leaf hashes. Its key is one number, level * 2^56 + index (`node_key`), so the nodes
+    of a proof are read with one `key IN (...)` on the primary key. Written once, when the
+    appender completes it; never changed.
+    """
+
+    __tablename__ = "log_nodes"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+NODE_LEVEL_SHIFT = 56  # room for 2^56 leaves, and 64 levels above them
+
+
+def node_key(level: int, index: int) -> int:
+    """The key of node (level, index) in `log_nodes`."""
+    return (level << NODE_LEVEL_SHIFT) | index
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint (C2SP tlog-checkpoint) of the log at one size: one per batch."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    key_generation: Mapped[int] = mapped_column(Integer)
+    signed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class LogKey(Base):
+    """A generation of the log's signing key: its public verifier key, kept for ever.
+
+    The private key is derived from the master secret and the generation; a rotation adds a
+    generation, and checkpoints signed by earlier ones still verify with their keys.
+    """
+
+    __tablename__ = "log_keys"
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    verifier_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class IdempotencyKey(Base):

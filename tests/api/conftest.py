@@ -1,7 +1,9 @@
-"""The served gateway with the demo systems registered, its relay off, and a small body limit.
+"""The served gateway with the demo systems registered, its relay and log appender off, and a
+small body limit.
 
 With the relay off, an accepted exchange stays in the outbox and the civil registry never
-answers, so whatever a test finds in the database was written by the request it made.
+answers; with the appender off, records are sealed only when a test seals them: whatever a
+test finds in the database was written by the request it made.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from tests.api.helpers import BODY_LIMIT
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"relay_enabled": False, "max_body_bytes": BODY_LIMIT})
+    return settings.model_copy(
+        update={"relay_enabled": False, "log_appender_enabled": False, "max_body_bytes": BODY_LIMIT}
+    )
 
 
 @pytest.fixture

@@ -116,3 +116,15 @@ def test_bad_filters_are_refused_and_named(
     assert body["reason"] == "invalid_input"
     name = next(iter(query))
     assert any(name in p["location"] for p in body["problems"]), body
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=1&limit=2", "decision=denied&decision=allowed", "cursor=&cursor=5"]
+)
+def test_a_repeated_parameter_is_refused_not_guessed(
+    served: ServedGateway, env: DemoEnvironment, query: str
+) -> None:
+    answer = httpx.get(f"{served.url}/exchanges?{query}", headers=admin_headers(served.runtime))
+    assert answer.status_code == 400
+    assert answer.json()["reason"] == "duplicate_parameter"
+    assert answer.json()["problems"][0]["location"] == f"query.{query.split('=')[0]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, String, inspect, select, text
 
+from gateway.audit.record import Record, build
 from gateway.store.db import make_engine, migrate
-from gateway.store.models import Base, System
+from gateway.store.models import Base, ExchangeRecord, System
 
 
 @pytest.fixture
@@ -85,7 +87,37 @@ def test_migrations_run_twice_without_harm(engine: Engine) -> None:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         kept = connection.execute(select(System.__table__.c.id, System.__table__.c.created_at))
         rows = kept.all()
-    assert [v for (v,) in versions] == ["0003"]
+    assert [v for (v,) in versions] == ["0004"]
     assert [(i, c.astimezone(dt.UTC)) for i, c in rows] == [
         ("kept", dt.datetime(2025, 3, 2, tzinfo=dt.UTC))
     ]
+
+
+def test_records_written_before_the_log_get_rfc_9162_leaf_hashes(engine: Engine) -> None:
+    """0004 rehashes existing records: SHA-256(0x00 || leaf), as the log's leaves are."""
+    migrate(engine, "0003")
+    record = build(
+        exchange_id="0b5a6a9e-55a0-4c1e-9b8a-3d2f0e1c7a11",
+        recorded_at=dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC),
+        source="unhcr-progres",
+        request_digest="ab" * 32,
+        decision="denied",
+        reasons=["origin.risk_country"],
+        subjects=["ps_" + "1" * 32],
+        categories=["identity"],
+    )
+    old_hash = hashlib.sha256(record.leaf_bytes()).hexdigest()  # the format before 0004
+    with engine.begin() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("exchange_records")}
+        row = {k: v for k, v in record.fields().items() if k in columns}
+        connection.execute(
+            ExchangeRecord.__table__.insert().values(**row, leaf_hash=old_hash)  # type: ignore[attr-defined]
+        )
+
+    migrate(engine)
+
+    with engine.connect() as connection:
+        stored = connection.execute(select(ExchangeRecord.__table__)).mappings().one()  # type: ignore[attr-defined]
+    assert stored["leaf_hash"] == record.leaf_hash() != old_hash
+    assert Record.of(stored).leaf_hash() == stored["leaf_hash"]
+    assert stored["log_index"] is None  # sealed later, by the log's appender

@@ -31,6 +31,7 @@ _EXCHANGE_STATUS = {
     "mapping_version": "progres/birth-notification@1 -> opencrvs/birth-notification@1",
     "payload_digest": "7ff2a562242f0d2057a1e987c0429462ebec69b03c688b4e6cc989c8dda64e6c",
     "leaf_hash": "db2d69bc268aef771d72dbf66258b2084d62ab5518cd00abdb64c2988d545c93",
+    "log_index": 41,
     "delivery": {
         "status": "delivered",
         "attempts": 1,
@@ -38,6 +39,11 @@ _EXCHANGE_STATUS = {
         "delivered_at": "2026-12-01T18:26:13.512004Z",
         "next_attempt_at": None,
     },
+}
+_EXCHANGE_STATUS_FIELDS = {  # a record's own fields: a log entry's content
+    k: v
+    for k, v in _EXCHANGE_STATUS.items()
+    if k not in {"exchange_id", "leaf_hash", "log_index", "delivery"}
 }
 _SYSTEM = {
     "id": "crvs-national",
@@ -58,6 +64,52 @@ _CONSENT = {
     "expires_at": None,
     "withdrawn_at": None,
 }
+_DENIED_STATUS = {  # the data protection officer's views (gateway/api/dpo.py)
+    **_EXCHANGE_STATUS,
+    "destination": "embassy-ssd",
+    "destination_jurisdiction": "SSD",
+    "decision": "denied",
+    "reasons": ["origin.risk_country"],
+    "categories": [],
+    "policy_rule": None,
+    "payload_digest": None,
+    "delivery": None,
+}
+_REGISTER_ENTRY = {
+    "controller": "UNHCR Kenya, Kakuma operation",
+    "recipient": "embassy-ssd-visas",
+    "recipient_jurisdiction": "SSD",
+    "third_country": "SSD",
+    "purpose": "family-reunification",
+    "legal_basis": "consent",
+    "agreement": "mou-2026-04",
+    "data_categories": ["identity", "family"],
+    "count": 12,
+    "first_transfer": "2026-11-02T08:14:51.210331Z",
+    "last_transfer": "2026-11-29T16:03:12.774012Z",
+    "rules": [
+        "p, registration-authority, consular-registry, family-tracing, family-reunification, "
+        "consent, identity|family"
+    ],
+    "retention": "exchange records (pseudonymised metadata) kept 3650 days "
+    "(GATEWAY_EXCHANGE_RECORD_RETENTION_DAYS); message bodies erased once delivered",
+}
+_DENIAL_REPORT = {
+    "since": "2026-11-01T00:00:00Z",
+    "until": "2026-12-01T00:00:00Z",
+    "total": 3,
+    "by_reason": [
+        {
+            "reason": "origin.risk_country",
+            "words": "the destination is controlled by a state where a subject is at risk",
+            "count": 3,
+        }
+    ],
+    "by_recipient": [{"recipient": "embassy-ssd", "count": 3}],
+    "recent": [_DENIED_STATUS],
+}
+_LEAF = "b6a9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"
+_VERIFIER_KEY = "exchange-gateway.local/log+d079f80f+AbG3ex4jqbaxY2Um8mC8VKkQp1wEtF8mPh4Ykm2ob4tz"
 SUCCESS_EXAMPLES: dict[str, Any] = {
     "ExchangeAccepted": {"exchange_id": EXCHANGE_ID, "categories": _CATEGORIES, "replay": False},
     "ExchangeStatus": _EXCHANGE_STATUS,
@@ -67,6 +119,20 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
     "Credential": {"system_id": "crvs-national", "credential": _CREDENTIAL},
     "ConsentOut": _CONSENT,
     "Health": {"status": "ok", "outbox": {"pending": 1, "delivered": 5120, "dead": 0}},
+    "RegisterEntry": _REGISTER_ENTRY,
+    "DenialReport": _DENIAL_REPORT,
+    "LogEntries": {
+        "entries": [{"index": 41, "leaf_hash": _LEAF, "entry": {"v": 1, **_EXCHANGE_STATUS_FIELDS}}]
+    },
+    "InclusionProof": {
+        "index": 41,
+        "tree_size": 1234,
+        "leaf_hash": _LEAF,
+        "audit_path": [_LEAF[::-1], _LEAF],
+    },
+    "ConsistencyProof": {"old_size": 1000, "new_size": 1234, "proof": [_LEAF, _LEAF[::-1]]},
+    "VerifierKeys": {"keys": [_VERIFIER_KEY]},
+    "TransferCount": {"bucket_start": "2026-11-30", "recipient": "crvs-national", "count": 41},
 }
 
 

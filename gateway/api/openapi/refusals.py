@@ -78,8 +78,8 @@ def header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def add_refusals(dependant: Dependant, operation: dict[str, Any]) -> None:
     """Add the refusals this kind of route gives, unless the route documents its own.
 
-    The edge's on every route; 401 where a credential is needed, 403 where the administrator
-    is, 404 where the path names something, 413 and 422 where there is something to read.
+    The edge's on every route; 401 where a credential is needed, 403 where a role is, 404
+    where the path names something, 413 and 422 where there is something to read.
     FastAPI's own 422 (a shape the gateway never sends) goes.
     """
     responses = operation["responses"]
@@ -89,8 +89,8 @@ def add_refusals(dependant: Dependant, operation: dict[str, Any]) -> None:
     common: dict[int, Callable[[], dict[str, Any]]] = {400: duplicate_header}
     if operation["security"]:
         common[401] = unauthenticated
-    if deps.admin in set(_calls(dependant)):
-        common[403] = not_administrator
+    if set(_calls(dependant)) & ROLE_GUARDS:
+        common[403] = wrong_role
     if any(parameter["in"] == "path" for parameter in operation.get("parameters", [])):
         common[404] = not_found
     if "requestBody" in operation:
@@ -158,9 +158,15 @@ def unauthenticated(*examples: GatewayError) -> dict[str, Any]:
     return answer
 
 
-def not_administrator() -> dict[str, Any]:
+ROLE_GUARDS = {deps.admin, deps.dpo, deps.admin_or_dpo}
+"""The dependencies that refuse a credential of the wrong role (403)."""
+
+
+def wrong_role() -> dict[str, Any]:
     return refusal(
-        "The credential is a system's; this needs the administrator's (`forbidden`).",
+        "The credential's role may not call this: a system's where the administrator's or "
+        "the data protection officer's is needed, or one of those two where the other is "
+        "(`forbidden`).",
         ForbiddenError("this needs the administrator role"),
     )
 

@@ -1,0 +1,259 @@
+"""`gateway dpo`: the data protection officer's views from a terminal.
+
+The token is the DPO's ($GATEWAY_DPO_TOKEN, or var/dpo.token where `gateway serve` keeps its
+data). `gateway dpo subject` asks for the identifier's value without echoing it when
+--value is not given: a value typed on the command line stays in the shell's history and
+is seen by anyone listing processes. No output ever repeats it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import typer
+
+from gateway.cli_output import call_gateway, exchange_line, token_or_exit
+from gateway.config import DPO_TOKEN_FILE, Settings
+
+dpo_app = typer.Typer(
+    no_args_is_help=True,
+    help="The data protection officer's views: exchanges, a person's history, the transfer "
+    "register, denials, exports (token: $GATEWAY_DPO_TOKEN or var/dpo.token).",
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+Url = Annotated[str, typer.Option(help="Gateway base URL.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the gateway's answer as JSON.")]
+Recipient = Annotated[str | None, typer.Option(help="Only to this system.")]
+Jurisdiction = Annotated[
+    str | None, typer.Option(help="Only to systems this state controls (ISO 3166 alpha-3).")
+]
+Purpose = Annotated[str | None, typer.Option(help="Only for this purpose.")]
+Decision = Annotated[str | None, typer.Option(help="allowed, denied or invalid.")]
+Source = Annotated[str | None, typer.Option(help="Only from this system.")]
+Since = Annotated[str | None, typer.Option(help="Recorded at or after (ISO 8601, with zone).")]
+Until = Annotated[str | None, typer.Option(help="Recorded before (ISO 8601, with zone).")]
+Cursor = Annotated[str | None, typer.Option(help="Where to go on: a page's next cursor.")]
+
+
+def _filters(**given: Any) -> dict[str, Any]:
+    return {name: value for name, value in given.items() if value is not None}
+
+
+@dpo_app.command("exchanges")
+def exchanges(
+    recipient: Recipient = None,
+    jurisdiction: Jurisdiction = None,
+    purpose: Purpose = None,
+    decision: Decision = None,
+    source: Source = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    cursor: Cursor = None,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List exchanges, newest first, by recipient, jurisdiction, purpose, decision, period."""
+    params = _filters(
+        recipient=recipient,
+        jurisdiction=jurisdiction,
+        purpose=purpose,
+        decision=decision,
+        source=source,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
+    _print_page(_ask(url, "GET", "/dpo/exchanges", params=params), as_json, "no exchange matches")
+
+
+@dpo_app.command("subject")
+def subject(
+    scheme: Annotated[str, typer.Option(help="The identifier's scheme, e.g. progres-individual.")],
+    value: Annotated[
+        str,
+        typer.Option(
+            prompt="Identifier value (not shown)",
+            hide_input=True,
+            help="The identifier; leave it out to be asked for it without echo.",
+        ),
+    ],
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
+    cursor: Cursor = None,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List every exchange about one person, found by an identifier (in the body, not the URL)."""
+    body = _filters(
+        scheme=scheme, value=value, since=since, until=until, limit=limit, cursor=cursor
+    )
+    answer = _ask(url, "POST", "/dpo/subjects/history", json=body)
+    _print_page(answer, as_json, "no exchange about this person")
+
+
+@dpo_app.command("register")
+def register(
+    since: Since = None,
+    until: Until = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", dir_okay=False, help="Write the register here as CSV.")
+    ] = None,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """The transfer register of a period: one line per recipient, purpose, basis and data."""
+    params = _filters(since=since, until=until)
+    if csv_file is not None:
+        answer = _ask(url, "GET", "/dpo/register.csv", params=params)
+        _refused(answer)
+        csv_file.write_bytes(answer.content)
+        lines = len(list(csv.reader(io.StringIO(answer.text)))) - 1  # less the header row
+        typer.echo(f"wrote {lines} register lines to {csv_file}")
+        raise typer.Exit(0)
+    answer = _ask(url, "GET", "/dpo/register", params=params)
+    _refused(answer, as_json)
+    entries = answer.json()
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        raise typer.Exit(0)
+    for entry in entries:
+        abroad = f" (third country: {entry['third_country']})" if entry["third_country"] else ""
+        typer.echo(
+            f"{entry['recipient']} [{entry['recipient_jurisdiction']}]{abroad}: "
+            f"{entry['count']} x {entry['purpose']} under {entry['legal_basis']}"
+            + (f", agreement {entry['agreement']}" if entry["agreement"] else "")
+        )
+        typer.echo(f"  data: {', '.join(entry['data_categories']) or 'none'}")
+        typer.echo(f"  from {entry['first_transfer'][:19]}Z to {entry['last_transfer'][:19]}Z")
+        for rule in entry["rules"]:
+            typer.echo(f"  rule: {rule}")
+    if entries:
+        typer.echo(f"controller: {entries[0]['controller']}; retention: {entries[0]['retention']}")
+    else:
+        typer.echo("no allowed exchange in this period", err=True)
+
+
+@dpo_app.command("denials")
+def denials(
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Latest denials to list.")] = 10,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Denials of a period: how many for each reason and recipient, and the latest ones."""
+    answer = _ask(
+        url, "GET", "/dpo/denials", params=_filters(since=since, until=until, limit=limit)
+    )
+    _refused(answer, as_json)
+    report = answer.json()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        raise typer.Exit(0)
+    typer.echo(f"{report['total']} denied exchanges")
+    for counted in report["by_reason"]:
+        typer.echo(f"  {counted['count']:>6}  {counted['reason']}: {counted['words']}")
+    for counted in report["by_recipient"]:
+        typer.echo(f"  {counted['count']:>6}  to {counted['recipient'] or '?'}")
+    if report["recent"]:
+        typer.echo("latest:")
+    for exchange in report["recent"]:
+        typer.echo(f"  {exchange_line(exchange)}")
+
+
+@dpo_app.command("export")
+def export(
+    format_: Annotated[Literal["csv", "fhir"], typer.Option("--format", help="csv or fhir.")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Write the export to this file.")],
+    recipient: Recipient = None,
+    jurisdiction: Jurisdiction = None,
+    purpose: Purpose = None,
+    decision: Decision = None,
+    source: Source = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, help="At most this many a part [default: 10,000 CSV, 1,000 FHIR]."),
+    ] = None,
+    cursor: Cursor = None,
+    url: Url = DEFAULT_URL,
+) -> None:
+    """Export exchanges as CSV, or as FHIR AuditEvents (IHE BALP); a part at a time."""
+    params = _filters(
+        recipient=recipient,
+        jurisdiction=jurisdiction,
+        purpose=purpose,
+        decision=decision,
+        source=source,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=cursor,
+    )
+    path = "/dpo/exchanges.csv" if format_ == "csv" else "/dpo/exchanges.fhir"
+    answer = _ask(url, "GET", path, params=params)
+    _refused(answer)
+    out.write_bytes(answer.content)
+    typer.echo(f"wrote {answer.headers.get('X-Export-Count', '?')} exchanges to {out}")
+    if (more := answer.headers.get("X-Export-Next-Cursor")) is not None:
+        typer.echo(f"the export was cut at its limit: for the next part, add --cursor {more}")
+
+
+def _token() -> str:
+    return token_or_exit("dpo")
+
+
+def _ask(url: str, method: str, path: str, **request: Any) -> httpx.Response:
+    """Call the gateway as the DPO; if it cannot be reached, say how to start it (exit 2)."""
+    headers = {"Authorization": f"Bearer {_token()}"}
+    return call_gateway(url, method, path, headers=headers, **request)
+
+
+def _refused(answer: httpx.Response, as_json: bool = False) -> None:
+    """If the gateway refused, say what it said, with what to try next, and exit 1."""
+    if answer.is_success:
+        return
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {"reason": "unknown", "message": answer.text[:200]}
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        raise typer.Exit(1)
+    reason = body.get("reason", answer.status_code)
+    typer.echo(f"error ({reason}): {body.get('message', '')}", err=True)
+    for problem in body.get("problems", []):
+        typer.echo(f"  - {problem['location']}: {problem['message']}", err=True)
+    if answer.status_code in (401, 403):
+        typer.echo(
+            "  this needs the data protection officer's token: check GATEWAY_DPO_TOKEN, or "
+            f"{Settings().data_dir / DPO_TOKEN_FILE} of the gateway you ask",
+            err=True,
+        )
+    raise typer.Exit(1)
+
+
+def _print_page(answer: httpx.Response, as_json: bool, none_found: str) -> None:
+    _refused(answer, as_json)
+    page = answer.json()
+    if as_json:
+        typer.echo(json.dumps(page, indent=2))
+        raise typer.Exit(0)
+    for exchange in page["exchanges"]:
+        typer.echo(exchange_line(exchange))
+        typer.echo(f"    subjects: {' '.join(exchange['subjects']) or 'none'}")
+    if page["next_cursor"]:
+        typer.echo(f"more: add --cursor {page['next_cursor']}", err=True)
+    if not page["exchanges"]:
+        typer.echo(none_found, err=True)
+    raise typer.Exit(0 if page["exchanges"] else 1)
