@@ -7,10 +7,8 @@ data directory and database. No output may hold a credential, a token or a passw
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,18 +37,6 @@ BIRTH = ["--type", "birth-notification", "--purpose", "birth-registration", "--b
 PASSWORD = "db-password-never-printed"
 
 
-@pytest.fixture(autouse=True)
-def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the commands at the test's data directory and database, and nothing else."""
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    return settings
-
-
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The relay stays off: `send` is about what the gateway answers, not the delivery."""
@@ -65,13 +51,6 @@ def registered(settings: Settings) -> dict[str, str]:
     env.stop()
     runtime.close()
     return env.credentials
-
-
-@pytest.fixture
-def env(served: ServedGateway) -> Iterator[DemoEnvironment]:
-    environment = DemoEnvironment.start(served.runtime, served.url)
-    yield environment
-    environment.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,29 +26,10 @@ runner = CliRunner()
 CHILD = "KKM-25-001234"
 
 
-@pytest.fixture(autouse=True)
-def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the commands at the test's data directory and database, and nothing else."""
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    return settings
-
-
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The relay stays off: these commands are about the records, not the delivery."""
     return settings.model_copy(update={"relay_enabled": False})
-
-
-@pytest.fixture
-def env(served: ServedGateway) -> Iterator[DemoEnvironment]:
-    environment = DemoEnvironment.start(served.runtime, served.url)
-    yield environment
-    environment.stop()
 
 
 @pytest.fixture
