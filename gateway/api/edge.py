@@ -63,7 +63,11 @@ class SingleHeaders:
         if scope["type"] == "http" and (name := duplicated(scope["headers"])):
             problem = Problem(name, "appears more than once; send it once")
             error = DuplicateHeaderError(f"the {name} header appears more than once", [problem])
-        elif scope["type"] == "http" and (name := repeated_parameter(scope["query_string"])):
+        elif (
+            scope["type"] == "http"
+            and scope["query_string"]  # most requests have none: nothing to parse
+            and (name := repeated_parameter(scope["query_string"]))
+        ):
             problem = Problem(f"query.{name}", "appears more than once; give it once")
             error = DuplicateParameterError(
                 f"the {name} parameter appears more than once", [problem]

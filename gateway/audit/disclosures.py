@@ -79,21 +79,7 @@ EXCHANGE_COLUMNS = (
     "delivery_attempts",
     "delivered_at",
 )
-REGISTER_COLUMNS = (
-    "controller",
-    "recipient",
-    "recipient_jurisdiction",
-    "third_country",
-    "purpose",
-    "legal_basis",
-    "agreement",
-    "data_categories",
-    "count",
-    "first_transfer",
-    "last_transfer",
-    "rules",
-    "retention",
-)
+REGISTER_COLUMNS = tuple(RegisterEntry.model_fields)  # one column per field, in order
 
 
 # --- CSV -----------------------------------------------------------------------------------

@@ -133,10 +133,11 @@ class TransparencyLog:
             if not waiting:
                 return 0
             size, old_root = _latest_size_and_root(connection)
-            frontier = _nodes(connection, merkle.frontier(size))
+            edge = merkle.frontier(size)
+            frontier = _nodes(connection, edge)
             appended = merkle.append(
                 size,
-                [frontier[node] for node in merkle.frontier(size)],
+                [frontier[node] for node in edge],
                 [bytes.fromhex(leaf_hash) for _, leaf_hash in waiting],
             )
             new_size = size + len(waiting)
