@@ -10,11 +10,12 @@ contract and `adapters.mapping`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from adapters.mapping import MappingSet
-from gateway.canonical import Payload
+from gateway.canonical import Identifier, Payload
 from gateway.errors import Problem, UnsupportedMediaTypeError
 
 
@@ -43,6 +44,46 @@ class Adapter(Protocol):
     def parse(self, message_type: str, body: bytes) -> Payload: ...
 
     def render(self, message_type: str, payload: Payload) -> Rendered: ...
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """How to ask a system for one individual: what to POST, to which path under its endpoint.
+
+    Always a POST: the transport seam sends POSTs (gateway/delivery/transport.py), and an
+    identifier in a URL would be written into every proxy's access log.
+    """
+
+    path: str  # relative to the system's registered endpoint
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # Content-Type included
+
+
+@runtime_checkable
+class Fetcher(Protocol):
+    """Ask a source system about one individual: the pull behind a specific request.
+
+    Why a Protocol of its own: most systems only push, so an adapter that can be asked says
+    what (`fetches`) and how, and the gateway checks for it rather than every adapter carrying
+    a stub. The adapter writes the question and reads the answer; the gateway sends it,
+    through its transport and with a deadline, only once the policy has allowed the request.
+    `fetch_request` raises InvalidInput when the identifiers give it nothing to look the
+    person up by, before anything is sent. `parse_fetched` returns None when the system says
+    it holds no such individual, and raises ParseError (or TransportError, for an answer that
+    is neither a record nor "not found") otherwise, so "not found" is never mistaken for
+    "not answered".
+    """
+
+    name: str
+    fetches: frozenset[str]  # message types this adapter can ask its system for
+
+    def fetch_request(
+        self, message_type: str, identifiers: Sequence[Identifier]
+    ) -> FetchRequest: ...
+
+    def parse_fetched(
+        self, message_type: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> Payload | None: ...
 
 
 class AdapterFactory(Protocol):

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.canonical import BirthEvent, BirthRegistration, Person
+from gateway.canonical import BirthEvent, BirthRegistration, ConsentWithdrawal, Person
 from gateway.canonical.countries import (
     AmbiguousCountryError,
     UnknownCountryError,
@@ -31,6 +31,7 @@ _ROOTS: dict[str, type[BaseModel]] = {
     "person": Person,
     "birth": BirthEvent,
     "registration": BirthRegistration,
+    "withdrawal": ConsentWithdrawal,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli_audit import audit_app
+from gateway.cli_consents import consents_app
 from gateway.cli_dpo import dpo_app
 from gateway.cli_output import (
     answer_in_words,
@@ -21,6 +22,7 @@ from gateway.cli_output import (
     json_or_none,
     token_or_exit,
 )
+from gateway.cli_statistics import statistics_app
 from gateway.config import Settings
 from gateway.envelope import to_headers
 from gateway.errors import GatewayError
@@ -35,6 +37,8 @@ policy_app = typer.Typer(no_args_is_help=True, help="Inspect the policy engine."
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dpo_app, name="dpo")
+app.add_typer(consents_app, name="consents")
+app.add_typer(statistics_app, name="statistics")
 
 DEMO_PORTS = (8101, 8102, 8103)  # proGres, civil registry, embassy stand-ins
 Destination = Annotated[str, typer.Option("--to", help="Destination system id.")]
@@ -42,6 +46,9 @@ MessageType = Annotated[str, typer.Option("--type", help="Message type, e.g. bir
 Purpose = Annotated[str, typer.Option(help="Declared purpose, e.g. birth-registration.")]
 Basis = Annotated[str, typer.Option("--basis", help="Legal basis, e.g. consent.")]
 Agreement = Annotated[str | None, typer.Option(help="Agreement id, if one applies.")]
+BestInterests = Annotated[
+    str | None, typer.Option(help="A best-interests determination's reference, for children.")
+]
 MessageFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Native message.")]
 GatewayUrl = Annotated[str, typer.Option(help="Gateway base URL.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the gateway's answer as JSON.")]
@@ -52,7 +59,13 @@ ContentType = Annotated[
 
 
 def _envelope(
-    to: str, type_: str, purpose: str, basis: str, agreement: str | None, key: str | None
+    to: str,
+    type_: str,
+    purpose: str,
+    basis: str,
+    agreement: str | None,
+    key: str | None,
+    best_interests: str | None = None,
 ) -> dict[str, str]:
     return to_headers(
         {
@@ -61,6 +74,7 @@ def _envelope(
             "purpose": purpose,
             "legal_basis": basis,
             "agreement": agreement,
+            "best_interests": best_interests,
             "idempotency_key": key or f"cli-{uuid.uuid4()}",
         }
     )
@@ -113,6 +127,7 @@ def send(
     purpose: Purpose,
     basis: Basis,
     agreement: Agreement = None,
+    best_interests: BestInterests = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key (default: random).")] = None,
     url: GatewayUrl = DEFAULT_URL,
     content_type: ContentType = "application/json",
@@ -132,7 +147,7 @@ def send(
             err=True,
         )
         raise typer.Exit(2)
-    headers = _envelope(to, type_, purpose, basis, agreement, key)
+    headers = _envelope(to, type_, purpose, basis, agreement, key, best_interests)
     headers["Authorization"] = f"Bearer {credential}"
     headers["Content-Type"] = content_type
     response = call_gateway(
@@ -226,6 +241,7 @@ def explain(
     purpose: Purpose,
     basis: Basis,
     agreement: Agreement = None,
+    best_interests: BestInterests = None,
     content_type: ContentType = "application/json",
 ) -> None:
     """Say whether an exchange would be allowed, and every rule that fired; nothing is sent."""
@@ -236,7 +252,7 @@ def explain(
     except GatewayError as error:
         _fail(error)
     try:
-        headers = _envelope(to, type_, purpose, basis, agreement, "explain-only")
+        headers = _envelope(to, type_, purpose, basis, agreement, "explain-only", best_interests)
         headers["Content-Type"] = content_type
         decision = runtime.exchanges.explain(source, headers, message.read_bytes())
     except GatewayError as error:
@@ -244,12 +260,44 @@ def explain(
     finally:
         runtime.close()  # its database connections, which nothing else would close
     for fired in decision.trace:
-        typer.echo(f"[{fired.stage:<8}] {fired.outcome:<5} {fired.rule}: {fired.detail}")
+        typer.echo(f"[{fired.stage:<9}] {fired.outcome:<5} {fired.rule}: {fired.detail}")
     verdict = "ALLOWED" if decision.allowed else "DENIED"
     typer.echo(f"{verdict}  reasons={','.join(decision.reasons)}  policy={decision.policy_version}")
+    if decision.agreement:
+        typer.echo(f"agreement: {decision.agreement}")
     if decision.allowed:
         typer.echo(f"categories sent: {', '.join(sorted(decision.categories))}")
+    if decision.approval:
+        typer.echo(f"waits for the DPO: {decision.approval}")
     raise typer.Exit(0 if decision.allowed else 1)
+
+
+@policy_app.command("agreements")
+def agreements() -> None:
+    """List every agreement version in the policy files, and which is in force today."""
+    from gateway.policy import PolicyEngine
+    from gateway.runtime import utc_now
+
+    try:
+        book = PolicyEngine(Settings().policy_dir).agreements
+    except GatewayError as error:
+        _fail(error)
+    now = utc_now()
+    for agreement in book.all():
+        state = "in force" if book.current(agreement.id, now) == agreement else "not in force"
+        until = agreement.valid_until.isoformat() if agreement.valid_until else "open-ended"
+        typer.echo(f"{agreement.citation:<40} {state:<13} {agreement.valid_from} to {until}")
+        typer.echo(f"  {agreement.title}")
+        typer.echo(f"  parties: {', '.join(sorted(agreement.parties))}")
+        typer.echo(f"  purposes: {', '.join(sorted(agreement.purposes))}")
+        typer.echo(f"  categories: {', '.join(sorted(agreement.categories))}")
+        typer.echo(f"  legal bases: {', '.join(sorted(agreement.legal_bases))}")
+        approval = "every transfer" if agreement.dpo_approval else "sensitive data only"
+        typer.echo(
+            f"  onward transfer: {agreement.onward_transfer.value}; DPO approves: {approval}"
+        )
+        if agreement.origin_exceptions:
+            typer.echo(f"  origin exceptions: {', '.join(sorted(agreement.origin_exceptions))}")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""`gateway dpo`: the data protection officer's views from a terminal.
+"""`gateway dpo`: the data protection officer's views and approval queue from a terminal.
 
 The token is the DPO's ($GATEWAY_DPO_TOKEN, or var/dpo.token where `gateway serve` keeps its
 data). `gateway dpo subject` asks for the identifier's value without echoing it when
@@ -13,6 +13,7 @@ import io
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -23,7 +24,8 @@ from gateway.config import DPO_TOKEN_FILE, Settings
 dpo_app = typer.Typer(
     no_args_is_help=True,
     help="The data protection officer's views: exchanges, a person's history, the transfer "
-    "register, denials, exports (token: $GATEWAY_DPO_TOKEN or var/dpo.token).",
+    "register, denials, exports; and the approval queue (token: $GATEWAY_DPO_TOKEN or "
+    "var/dpo.token).",
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -257,3 +259,123 @@ def _print_page(answer: httpx.Response, as_json: bool, none_found: str) -> None:
     if not page["exchanges"]:
         typer.echo(none_found, err=True)
     raise typer.Exit(0 if page["exchanges"] else 1)
+
+
+# --- the approval queue: exchanges held until the DPO approves or rejects them ---------------
+
+approvals_app = typer.Typer(
+    no_args_is_help=True,
+    help="Exchanges held for the DPO's approval: list, show, approve, reject.",
+)
+dpo_app.add_typer(approvals_app, name="approvals")
+ExchangeId = Annotated[str, typer.Argument(help="The held exchange's id.")]
+
+
+@approvals_app.command("list")
+def approvals_list(
+    state: Annotated[
+        Literal["pending", "approved", "rejected", "all"],
+        typer.Option(help="Which: pending (oldest first), approved, rejected, all (newest first)."),
+    ] = "pending",
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 20,
+    cursor: Cursor = None,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """List held exchanges: those waiting for a decision, by default."""
+    params = _filters(state=state, limit=limit, cursor=cursor)
+    answer = _ask(url, "GET", "/dpo/approvals", params=params)
+    _refused(answer, as_json)
+    page = answer.json()
+    if as_json:
+        typer.echo(json.dumps(page, indent=2))
+        raise typer.Exit(0)
+    for approval in page["approvals"]:
+        exchange = approval["exchange"]
+        typer.echo(
+            "  ".join(
+                [
+                    approval["requested_at"][:19] + "Z",
+                    approval["exchange_id"],
+                    f"{exchange['source']} -> {exchange['destination']}",
+                    exchange["message_type"] or "?",
+                    approval["state"],
+                ]
+            )
+        )
+        typer.echo(f"    why: {approval['why']}")
+    if page["next_cursor"]:
+        typer.echo(f"more: add --cursor {page['next_cursor']}", err=True)
+    if not page["approvals"]:
+        typer.echo(f"no {'' if state == 'all' else state + ' '}approval", err=True)
+    raise typer.Exit(0 if page["approvals"] else 1)
+
+
+@approvals_app.command("show")
+def approvals_show(
+    exchange_id: ExchangeId, url: Url = DEFAULT_URL, as_json: AsJson = False
+) -> None:
+    """Show a held exchange: why it waits, what it is, and what was decided (never its body)."""
+    _print_approval(_ask(url, "GET", f"/dpo/approvals/{_quoted(exchange_id)}"), as_json)
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    exchange_id: ExchangeId,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (optional, kept with the decision).")
+    ] = None,
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Approve a held exchange: it is queued for delivery."""
+    path = f"/dpo/approvals/{_quoted(exchange_id)}/approve"
+    _print_approval(_ask(url, "POST", path, json=_filters(reason=reason)), as_json)
+
+
+@approvals_app.command("reject")
+def approvals_reject(
+    exchange_id: ExchangeId,
+    reason: Annotated[
+        str,
+        typer.Option(prompt="Why is it rejected", help="Why (required; asked for if not given)."),
+    ],
+    url: Url = DEFAULT_URL,
+    as_json: AsJson = False,
+) -> None:
+    """Reject a held exchange: it is never sent, and its message is erased."""
+    path = f"/dpo/approvals/{_quoted(exchange_id)}/reject"
+    _print_approval(_ask(url, "POST", path, json={"reason": reason}), as_json)
+
+
+def _quoted(exchange_id: str) -> str:
+    """An id as one path segment, whatever it holds (the gateway answers 404 to a bad one)."""
+    return quote(exchange_id, safe="")
+
+
+def _print_approval(answer: httpx.Response, as_json: bool) -> None:
+    _refused(answer, as_json)
+    approval = answer.json()
+    if as_json:
+        typer.echo(json.dumps(approval, indent=2))
+        raise typer.Exit(0)
+    exchange = approval["exchange"]
+    typer.echo(f"exchange {approval['exchange_id']}: {approval['state']}")
+    typer.echo(f"  why: {approval['why']} (asked {approval['requested_at'][:19]}Z)")
+    agreement = f", agreement {exchange['agreement']}" if exchange.get("agreement") else ""
+    typer.echo(
+        f"  {exchange['source']} -> {exchange['destination']} "
+        f"[{exchange['destination_jurisdiction'] or '?'}]: {exchange['message_type']} for "
+        f"{exchange['purpose']} under {exchange['legal_basis']}{agreement}"
+    )
+    typer.echo(f"  data: {', '.join(exchange['categories']) or 'none'}")
+    typer.echo(f"  subjects: {' '.join(exchange['subjects']) or 'none'}")
+    if approval["decided_at"]:
+        said = f": {approval['reason']}" if approval["reason"] else ""
+        typer.echo(
+            f"  {approval['state']} by {approval['decided_by']} at "
+            f"{approval['decided_at'][:19]}Z{said}"
+        )
+    if exchange.get("delivery"):
+        typer.echo(f"  delivery: {exchange['delivery']['status']}")
+    raise typer.Exit(0)

@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.canonical.countries import Country
+from gateway.policy.agreements import OriginException
 
 ADMIN_TOKEN_FILE = "admin.token"
 DPO_TOKEN_FILE = "dpo.token"
@@ -63,6 +64,10 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(default=60.0, gt=0)
     auth_failure_max_addresses: int = Field(default=10_000, gt=0)
     policy_dir: Path | None = None
+    # The narrow exceptions to the origin block ("return", "nationality-documents"), as a JSON
+    # list: none by default, so nothing reaches a country of origin. An agreement must open
+    # an exception too, and the DPO approves every transfer under one.
+    origin_exceptions: frozenset[OriginException] = frozenset()
     relay_enabled: bool = True
     # How stale another process's view of the system registry may be (this process's is never).
     registry_cache_seconds: float = Field(default=5.0, ge=0)
@@ -97,6 +102,19 @@ class Settings(BaseSettings):
         default="the gateway's operator (set GATEWAY_CONTROLLER)", min_length=1, max_length=500
     )
     exchange_record_retention_days: int = Field(default=3650, gt=0)
+    # Inter-state specific requests (gateway/requests/, docs/requests.md). Every denial is
+    # answered no sooner than the floor after the request arrived, whatever refused it, so
+    # its timing cannot tell a refused person from one not registered; the registry must
+    # answer within the fetch timeout (also counted from arrival, and kept under the floor)
+    # or the request is refused like any other. Each requesting system may make `burst`
+    # requests at once and `rate_per_minute` a minute.
+    request_denial_floor_seconds: float = Field(default=0.5, gt=0)
+    request_fetch_timeout_seconds: float = Field(default=0.3, gt=0)
+    request_burst: int = Field(default=10, gt=0)
+    request_rate_per_minute: float = Field(default=30.0, gt=0)
+    # Aggregate statistics (gateway/statistics/): no count under this is ever answered. At
+    # least 3: in a cell of two, each person learns the other's every counted attribute.
+    statistics_min_cell: int = Field(default=5, ge=3)
 
     @property
     def resolved_database_url(self) -> str:

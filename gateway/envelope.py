@@ -17,6 +17,7 @@ HEADERS = {
     "purpose": "X-Exchange-Purpose",
     "legal_basis": "X-Exchange-Legal-Basis",
     "agreement": "X-Exchange-Agreement",
+    "best_interests": "X-Exchange-Best-Interests",
     "idempotency_key": "Idempotency-Key",
 }
 SOURCE_HEADER = "X-Exchange-Source"

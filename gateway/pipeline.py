@@ -29,10 +29,11 @@ from adapters.contract import CONTENT_TYPE, Rendered, check_content_type
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
+from gateway.approvals import repository as approvals
 from gateway.audit import record as audit_record
 from gateway.audit import repository as audit_log
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Record
-from gateway.canonical import Envelope, Payload
+from gateway.canonical import Envelope, Payload, Person
 from gateway.canonical.json import canonical_json
 from gateway.crypto import BodySealer, Pseudonymiser, sha256_hex
 from gateway.delivery import repository as outbox
@@ -49,6 +50,7 @@ from gateway.errors import (
 from gateway.ids import new_id
 from gateway.known import Known
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, SubjectFacts, SystemInfo
+from gateway.statistics.repository import StatisticalRegister
 from gateway.store.db import Database
 from gateway.store.group import Batch, GroupCommit, Write
 from gateway.subjects import Subject, by_ref, identify, remember
@@ -59,6 +61,7 @@ from gateway.systems import Directory, RegisteredSystem
 INLINE_PARSE_BYTES = 64 * 1024
 DESTINATION = envelope_reader.HEADERS["destination"]
 MESSAGE_TYPE = envelope_reader.HEADERS["message_type"]
+_COUNTED_IF_GIVEN = (envelope_reader.SOURCE_HEADER, envelope_reader.HEADERS["best_interests"])
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,7 @@ class Accepted:
     exchange_id: str
     categories: list[str]
     replay: bool = False
+    held: bool = False  # for the DPO's approval: its message is not sent until approved
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class ExchangeService:
         host_jurisdiction: str,
         *,
         sealer: BodySealer,
+        register: StatisticalRegister,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.db = db
@@ -157,6 +162,7 @@ class ExchangeService:
         self.host_jurisdiction = host_jurisdiction
         self.clock = clock
         self.sealer = sealer  # seals outbox bodies at rest
+        self.register = register  # the statistical register (gateway/statistics/)
         self.writes: GroupCommit[Parsed | Refused, Accepted | Denied] = GroupCommit(
             db, self.decide_and_record
         )
@@ -291,9 +297,21 @@ class ExchangeService:
             body=rendered.body,
             content_type=rendered.content_type,
             due=read.received.at,
+            held=decision.approval is not None,  # until the DPO approves (gateway/approvals/)
         )
-        accepted = Accepted(exchange_id=allowed.id, categories=list(allowed.categories))
-        return accepted, [*audit_log.writes(allowed, key), queued]
+        accepted = Accepted(
+            exchange_id=allowed.id,
+            categories=list(allowed.categories),
+            held=decision.approval is not None,
+        )
+        writes = [*audit_log.writes(allowed, key), queued]
+        writes += consent_registry.relied_upon(allowed.id, decision.consent_ids)  # for withdrawal
+        writes += self.register.writes(  # its people, counted in statistics
+            read.source.id, read.payload, read.subjects, known.recalled, read.received.at
+        )
+        if decision.approval is not None:
+            writes.append(approvals.requested(allowed.id, decision.approval, read.received.at))
+        return accepted, writes
 
     def _destination(self, envelope: Envelope) -> RegisteredSystem:
         destination = self.directory.get(envelope.destination)
@@ -348,7 +366,8 @@ class ExchangeService:
             )
             error.exchange_id = bound.exchange_id
             raise error
-        return Accepted(exchange_id=bound.exchange_id, categories=bound.categories, replay=True)
+        held = approvals.held_in(batch, bound.exchange_id)  # answered as it was the first time
+        return Accepted(bound.exchange_id, bound.categories, replay=True, held=held)
 
     def _decide(self, connection: Connection, known: Known, read: Parsed) -> Decision:
         """Decide with what the gateway remembers of the subjects; remember what it learnt."""
@@ -369,6 +388,9 @@ class ExchangeService:
                     risk_countries=persons[s.ref].risk_countries() | remembered[s.ref],
                     ref=s.ref,
                     family_links=tuple(persons[s.ref].family_links),
+                    birth_date=_birth_date(persons[s.ref]),
+                    legal_status=persons[s.ref].legal_status,
+                    nationalities=frozenset(persons[s.ref].nationalities),
                 )
                 for s in subjects
             ),
@@ -409,6 +431,7 @@ class ExchangeService:
             categories=() if minimised is None else minimised.categories(),
             policy_version=decision.policy_version,
             policy_rule=decision.rule,
+            agreement=decision.agreement,
             payload_digest=None if rendered is None else sha256_hex(rendered.body),
         )
 
@@ -432,6 +455,10 @@ class ExchangeService:
         )
 
 
+def _birth_date(person: Person) -> dt.date | None:
+    return None if person.birth_date is None else person.birth_date.date
+
+
 def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:
     """Return (source, key) if the submission can be a replay: authenticated, body read."""
     source = read.source if isinstance(read, Parsed) else read.addressed.source
@@ -444,11 +471,13 @@ def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:
 def _request_digest(inbound: Inbound) -> str:
     """Digest the envelope and body, so a reused key with other content is caught.
 
-    A claimed source counts only when given: digests made before it counted stay the same,
-    and a replay that adds a claim (a false one, say) is another envelope, refused as such.
+    A claimed source and a BID reference count only when given: digests made before they
+    counted stay the same, and a replay that adds one is another envelope, refused as such.
     """
-    envelope = {h: inbound.headers.get(h) for h in envelope_reader.HEADERS.values()}
-    if (claimed := inbound.headers.get(envelope_reader.SOURCE_HEADER)) is not None:
-        envelope[envelope_reader.SOURCE_HEADER] = claimed
+    headers = envelope_reader.HEADERS
+    envelope = {h: inbound.headers.get(h) for h in headers.values() if h not in _COUNTED_IF_GIVEN}
+    for header in _COUNTED_IF_GIVEN:
+        if (given := inbound.headers.get(header)) is not None:
+            envelope[header] = given
     assert inbound.body is not None
     return sha256_hex(canonical_json(envelope) + b"\x00" + inbound.body)

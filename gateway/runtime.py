@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.registry import AdapterRegistry, installed_adapters
+from gateway.approvals.service import Approvals
 from gateway.audit.log import BackgroundAppender, TransparencyLog
 from gateway.audit.service import Audit
 from gateway.audit.views import DpoViews
 from gateway.config import Settings
-from gateway.consents import Consents
+from gateway.consent_notices import Notices
+from gateway.consents import CHILD_VIEWS_KEY, Consents
 from gateway.crypto import AesGcmSealer, Keyring, Pseudonymiser, derive_key
 from gateway.delivery import repository as outbox
 from gateway.delivery.bodies import seal_plaintext_rows
@@ -22,6 +24,10 @@ from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transport import HttpTransport, Transport
 from gateway.pipeline import ExchangeService
 from gateway.policy import PolicyEngine
+from gateway.requests.limits import TokenBuckets
+from gateway.requests.service import SpecificRequests
+from gateway.statistics.repository import StatisticalRegister
+from gateway.statistics.service import Statistics
 from gateway.store.db import Database, migrate
 from gateway.systems import Directory, Systems
 
@@ -38,10 +44,13 @@ class Runtime:
     db: Database
     directory: Directory
     exchanges: ExchangeService
+    requests: SpecificRequests
     systems: Systems
     consents: Consents
     audit: Audit
     views: DpoViews
+    statistics: Statistics
+    approvals: Approvals
     relay: OutboxRelay
     sealer: AesGcmSealer
     bodies: Keyring
@@ -76,7 +85,7 @@ class Runtime:
         bodies = Keyring.derive([master], "seal-outbox-bodies")
         seal_plaintext_rows(db, bodies)
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
-        policy = PolicyEngine(settings.policy_dir)
+        policy = PolicyEngine(settings.policy_dir, origin_exceptions=settings.origin_exceptions)
         adapters_in_use = adapters or installed_adapters()
         directory = Directory(db, settings.registry_cache_seconds)
         relay = OutboxRelay(
@@ -105,12 +114,41 @@ class Runtime:
                 pseudonymiser,
                 settings.host_jurisdiction,
                 sealer=bodies,
+                register=StatisticalRegister(
+                    Pseudonymiser(derive_key(master, "statistical-register")),
+                    policy.rules.groups_of,
+                    db.engine.dialect.name,
+                ),
+                clock=clock,
+            ),
+            requests=SpecificRequests(
+                db,
+                directory,
+                adapters_in_use,
+                policy,
+                pseudonymiser,
+                settings.host_jurisdiction,
+                transport=SpecificRequests.fetching_over_http(
+                    settings.request_fetch_timeout_seconds
+                ),
+                sealer=sealer,
+                limits=TokenBuckets(settings.request_rate_per_minute, settings.request_burst),
+                denial_floor=settings.request_denial_floor_seconds,
+                fetch_timeout=settings.request_fetch_timeout_seconds,
                 clock=clock,
             ),
             systems=Systems(db, sealer, adapters_in_use),
-            consents=Consents(db, pseudonymiser, clock),
+            consents=Consents(
+                db,
+                pseudonymiser,
+                clock,
+                views=Keyring.derive([master], CHILD_VIEWS_KEY),
+                notices=Notices(adapters_in_use, bodies),
+            ),
             audit=Audit(db),
             views=DpoViews(db, pseudonymiser, settings),
+            statistics=Statistics(db, settings.statistics_min_cell, clock, policy.rules.groups_of),
+            approvals=Approvals(db, clock),
             log=TransparencyLog(db, master, settings.log_origin, clock),
             relay=relay,
             sealer=sealer,
@@ -118,6 +156,7 @@ class Runtime:
             pseudonymiser=pseudonymiser,
             clock=clock,
         )
+        runtime.approvals.on_rejected = relay.note_erased
         return runtime
 
     def start_relay(self) -> None:
@@ -125,6 +164,8 @@ class Runtime:
         if self.background is None:
             self.background = BackgroundRelay(self.relay, self.settings.relay_interval_seconds)
             self.exchanges.on_accepted = self.background.wake
+            self.consents.on_withdrawn = self.background.wake  # its notices, once committed
+            self.approvals.on_approved = self.background.wake
             self.background.start()
 
     def start_log_appender(self) -> None:
@@ -139,6 +180,7 @@ class Runtime:
             return outbox.counts(session)
 
     def close(self) -> None:
+        self.requests.close()
         if self.appender is not None:
             self.appender.stop()
             self.appender = None

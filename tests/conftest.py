@@ -24,6 +24,26 @@ pytest_plugins = ["tests.fixtures.browser"]  # browser, page, elsewhere
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 
 
+# Tests of pure code: parsing, mapping, the canonical model and the policy engine. On
+# PostgreSQL they would only run again unchanged, so that pass runs just those of them that
+# ask for the database under test. Every other test runs in both passes.
+DATABASE_FREE = ("tests/canonical/", "tests/adapters/", "tests/policy/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the pure tests that never touch the database."""
+    if POSTGRES_URL is None:
+        return
+    kept, deselected = [], []
+    for item in items:
+        pure = item.nodeid.startswith(DATABASE_FREE)
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        (deselected if pure and not uses_database else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:

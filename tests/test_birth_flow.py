@@ -168,6 +168,8 @@ def test_withdrawn_consent_stops_the_next_transfer(
     env: DemoEnvironment, served: ServedGateway
 ) -> None:
     assert env.submit_birth(CIVIL_REGISTRY, "before-withdrawal").status_code == 202
+    registry = env.standins[CIVIL_REGISTRY]
+    assert wait_for(lambda: len(registry.received) == 1)  # delivered, not cancelled
     admin = {"Authorization": f"Bearer {served.runtime.settings.resolved_admin_token()}"}
     with served.runtime.db.reading() as session:
         child = pseudonym_of(
@@ -186,7 +188,9 @@ def test_withdrawn_consent_stops_the_next_transfer(
 
     assert response.status_code == 403
     assert response.json()["reasons"] == ["consent.withdrawn"]
-    assert wait_for(lambda: len(env.standins[CIVIL_REGISTRY].received) == 1)
+    # The registry that received the birth is told of the withdrawal; nothing else reaches it.
+    assert wait_for(lambda: len(registry.received) == 2)
+    assert registry.received[1].json()["resourceType"] == "Consent"
 
 
 def test_every_attempt_recorded_once_without_personal_data(

@@ -8,9 +8,14 @@ from adapters.mapping import MappingSet
 from adapters.opencrvs import natives, probe
 from adapters.opencrvs.parse import CONFIRMATION, parse_confirmation
 from adapters.opencrvs.profile import BIRTH_NOTIFICATION
-from adapters.opencrvs.render import render
+from adapters.opencrvs.render import (
+    WITHDRAWAL_NATIVES,
+    check_withdrawal_spec,
+    render,
+    render_withdrawal,
+)
 from adapters.opencrvs.resources import Writer
-from gateway.canonical import BirthEvent, Payload
+from gateway.canonical import CONSENT_WITHDRAWAL, BirthEvent, ConsentWithdrawal, Payload
 from gateway.errors import EnvelopeError, Problem
 
 REQUIRED = {
@@ -29,19 +34,22 @@ REQUIRED = {
         "person.identifiers.scheme",
         "person.identifiers.value",
     ],
+    CONSENT_WITHDRAWAL: list(WITHDRAWAL_NATIVES),
 }
 FIXED_NATIVES = {
     BIRTH_NOTIFICATION: natives.BIRTH_NOTIFICATION_NATIVES,
     CONFIRMATION: natives.CONFIRMATION_NATIVES,
+    CONSENT_WITHDRAWAL: frozenset(WITHDRAWAL_NATIVES.values()),
 }
 
 
 class OpenCrvsAdapter:
-    """Send birth notifications to OpenCRVS; read its registered-birth answers."""
+    """Send birth notifications and consent withdrawals to OpenCRVS; read its registered-birth
+    answers."""
 
     name = "opencrvs"
     parses = frozenset({CONFIRMATION})
-    renders = frozenset({BIRTH_NOTIFICATION})
+    renders = frozenset({BIRTH_NOTIFICATION, CONSENT_WITHDRAWAL})
     media_types = frozenset({"application/json", "application/fhir+json"})
 
     def __init__(self, mappings: MappingSet) -> None:
@@ -52,6 +60,7 @@ class OpenCrvsAdapter:
         for spec in mappings.specs.values():
             natives.natives_of(spec)  # a name that does not parse fails now, not mid-exchange
         probe.check_spec(mappings)  # so does a spec that sends values where STU3 allows none
+        check_withdrawal_spec(mappings)  # and one that moves a field of the fixed Consent
         self._mappings = mappings
         # Built once: element names and code list tables are the same for every exchange.
         self._writer = Writer(mappings, mappings.spec(BIRTH_NOTIFICATION))
@@ -67,6 +76,12 @@ class OpenCrvsAdapter:
         """Render a canonical payload as an OpenCRVS message."""
         if message_type not in self.renders:
             raise _unsupported(message_type, "render")
+        if message_type == CONSENT_WITHDRAWAL:
+            if not isinstance(payload, ConsentWithdrawal):
+                raise TypeError(
+                    f"{message_type} renders a ConsentWithdrawal, not {type(payload).__name__}"
+                )
+            return Rendered(render_withdrawal(payload), "application/json")
         if not isinstance(payload, BirthEvent):
             raise TypeError(f"{message_type} renders a BirthEvent, not {type(payload).__name__}")
         return Rendered(render(self._writer, payload), "application/json")

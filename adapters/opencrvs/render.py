@@ -1,4 +1,5 @@
-"""Render a canonical BirthEvent as an OpenCRVS Event Notification (FHIR STU3 document).
+"""Render canonical payloads for OpenCRVS: a BirthEvent as an Event Notification (FHIR STU3
+document), a ConsentWithdrawal as an inactive STU3 Consent.
 
 The body is what OpenCRVS's `POST /notification` accepts (its Postman "Create Birth
 Notification" samples), made strictly valid STU3: the Composition has an author (an
@@ -10,6 +11,7 @@ STU3 models) and against the OpenCRVS profile.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from adapters.mapping import MappingSet
@@ -24,9 +26,9 @@ from adapters.opencrvs.profile import (
     MOTHER,
 )
 from adapters.opencrvs.resources import Writer
-from gateway.canonical import BirthEvent, Relationship
+from gateway.canonical import CONSENT_WITHDRAWAL, BirthEvent, ConsentWithdrawal, Relationship
 from gateway.canonical.json import canonical_json
-from gateway.errors import GatewayError, Problem
+from gateway.errors import ConfigurationError, GatewayError, Problem
 
 GATEWAY_NAME = "Exchange gateway"
 CONTACT_PERSON = "http://opencrvs.org/specs/extension/contact-person"
@@ -130,3 +132,55 @@ def render(writer: Writer, birth: BirthEvent) -> bytes:
 def build_bundle(mappings: MappingSet, spec_name: str, birth: BirthEvent) -> dict[str, Any]:
     """Return one bundle through a spec: for the start-up probe; the adapter keeps a Writer."""
     return bundle(Writer(mappings, mappings.spec(spec_name)), birth)
+
+
+# The Consent's shape is STU3's: each canonical field has one place in it.
+WITHDRAWAL_NATIVES = {
+    "withdrawal.consent_id": "Consent.identifier.value",
+    "withdrawal.exchange_ids": "Consent.data.reference",
+    "withdrawal.withdrawn_at": "Consent.dateTime",
+}
+OPT_IN = "http://hl7.org/fhir/ConsentPolicy/opt-in"
+# STU3 requires a patient; the notice names nobody, so the reference is a display only.
+NOBODY_NAMED = "the person who gave this consent (not named: see the exchanges in data)"
+
+
+def check_withdrawal_spec(mappings: MappingSet) -> None:
+    """Fail at start-up if the spec puts a field anywhere but its place in an STU3 Consent."""
+    mapped = {f.canonical: f.native for f in mappings.spec(CONSENT_WITHDRAWAL).fields}
+    misplaced = sorted(f"{c} -> {n}" for c, n in mapped.items() if WITHDRAWAL_NATIVES.get(c) != n)
+    if misplaced:
+        raise ConfigurationError(
+            f"mapping spec {mappings.adapter}/{CONSENT_WITHDRAWAL} maps fields an STU3 Consent "
+            f"holds elsewhere: {'; '.join(misplaced)}"
+        )
+
+
+def consent_withdrawal(withdrawal: ConsentWithdrawal) -> dict[str, Any]:
+    """Return the inactive Consent as JSON-ready data: its bytes depend only on the notice."""
+    at = withdrawal.withdrawn_at.astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
+    return {
+        "resourceType": "Consent",
+        "identifier": _urn(withdrawal.consent_id),
+        "status": "inactive",
+        "patient": {"display": NOBODY_NAMED},
+        "dateTime": at.isoformat() + "Z",
+        "policyRule": OPT_IN,
+        "data": [
+            {"meaning": "instance", "reference": {"identifier": _urn(exchange_id)}}
+            for exchange_id in withdrawal.exchange_ids
+        ],
+    }
+
+
+def render_withdrawal(withdrawal: ConsentWithdrawal) -> bytes:
+    """Return the Consent's bytes, checked against the schema of exactly what is sent."""
+    resource = consent_withdrawal(withdrawal)
+    problems = schema.problems(CONSENT_WITHDRAWAL, resource)
+    if problems:  # a bug in this adapter, never the caller's fault
+        raise GatewayError("rendered OpenCRVS consent withdrawal is invalid", problems)
+    return canonical_json(resource)
+
+
+def _urn(gateway_id: str) -> dict[str, str]:
+    return {"system": RFC_3986, "value": f"urn:uuid:{gateway_id}"}

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
-from adapters.contract import Rendered
+from adapters.contract import FetchRequest, Rendered
 from adapters.jsonbody import load_object
 from adapters.mapping import MappingSet
-from adapters.progres import schema
+from adapters.progres import fetch, schema
 from adapters.progres.parse import NotificationFields, parse_birth_notification
-from adapters.progres.render import render_confirmation
-from adapters.progres.schema import BIRTH_NOTIFICATION, CONFIRMATION
-from gateway.canonical import BirthRegistration, Payload
+from adapters.progres.render import render_confirmation, render_withdrawal
+from adapters.progres.schema import BIRTH_NOTIFICATION, CONFIRMATION, WITHDRAWAL
+from gateway.canonical import (
+    SPECIFIC_REQUEST,
+    BirthRegistration,
+    ConsentWithdrawal,
+    Identifier,
+    IndividualRecord,
+    Payload,
+)
 from gateway.errors import ConfigurationError, EnvelopeError, Problem
 
 REQUIRED = {
@@ -26,15 +33,17 @@ REQUIRED = {
         "person.sex",
     ],
     CONFIRMATION: ["person.identifiers.value", "registration.registration_number"],
+    WITHDRAWAL: ["withdrawal.consent_id", "withdrawal.exchange_ids", "withdrawal.withdrawn_at"],
 }
 
 
 class ProgresAdapter:
-    """Read proGres birth notifications; write civil-registration results back to proGres."""
+    """Read proGres birth notifications; write back registrations and consent withdrawals."""
 
     name = "progres"
     parses = frozenset({BIRTH_NOTIFICATION})
-    renders = frozenset({CONFIRMATION})
+    renders = frozenset({CONFIRMATION, WITHDRAWAL})
+    fetches = frozenset({SPECIFIC_REQUEST})  # one individual, by proGres id (fetch.py)
     media_types = frozenset({"application/json"})
 
     def __init__(
@@ -62,11 +71,31 @@ class ProgresAdapter:
         """Render a canonical payload as a proGres message."""
         if message_type not in self.renders:
             raise _unsupported(message_type, "render")
+        if message_type == WITHDRAWAL:
+            if not isinstance(payload, ConsentWithdrawal):
+                raise TypeError(
+                    f"{message_type} renders a ConsentWithdrawal, not {type(payload).__name__}"
+                )
+            return Rendered(render_withdrawal(self._mappings, payload), "application/json")
         if not isinstance(payload, BirthRegistration):
             raise TypeError(
                 f"{message_type} renders a BirthRegistration, not {type(payload).__name__}"
             )
         return Rendered(render_confirmation(self._mappings, payload), "application/json")
+
+    def fetch_request(self, message_type: str, identifiers: Sequence[Identifier]) -> FetchRequest:
+        """Return the lookup of one individual by proGres id (adapters/progres/fetch.py)."""
+        if message_type not in self.fetches:
+            raise _unsupported(message_type, "fetch")
+        return fetch.lookup_request(identifiers)
+
+    def parse_fetched(
+        self, message_type: str, status: int, headers: Mapping[str, str], body: bytes
+    ) -> IndividualRecord | None:
+        """Read proGres's answer to a lookup: the individual, or None if it holds none."""
+        if message_type not in self.fetches:
+            raise _unsupported(message_type, "fetch")
+        return fetch.read_lookup(self._notification, status, headers, body, self._today())
 
 
 def _unsupported(message_type: str, verb: str) -> EnvelopeError:

@@ -322,6 +322,19 @@ def _years(born: dt.date, on: dt.date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
+def read_individual(
+    fields: NotificationFields, record: dict[str, Any], base: Path, today: dt.date
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Read one individual record's canonical person fields, as a notification's are read.
+
+    For an individual fetched on its own (adapters/progres/fetch.py): the same attributes
+    of the same entity, decoded through the same spec and code lists.
+    """
+    reader = _Reader(fields, today)
+    _, data = reader.person(record, base)
+    return data, reader.problems
+
+
 def parse_birth_notification(
     fields: NotificationFields, doc: dict[str, Any], today: Callable[[], dt.date]
 ) -> BirthEvent:

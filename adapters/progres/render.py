@@ -1,9 +1,13 @@
-"""Write a canonical BirthRegistration as a proGres update of the newborn's record.
+"""Write canonical payloads as proGres messages: a registration as an update of the newborn's
+record, a consent withdrawal as a notice naming no individual.
 
-Shape (attribute names come from the mapping spec; see mappings/progres/):
+Shapes (attribute names come from the mapping specs; see mappings/progres/):
 
     {"progres_individualid": "KKM-25-001234", "progres_birthcertificatenumber": "...",
      "progres_civilregistrationtrackingid": "...", "progres_birthregistrationdate": "..."}
+
+    {"progres_consentid": "05be38c0-...", "progres_exchangeids": ["6f1c2a9e-..."],
+     "progres_consentwithdrawaldate": "2026-12-01T18:26:13.864Z"}
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from typing import Any
 from adapters.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.parse import SCHEME
-from adapters.progres.schema import CONFIRMATION
-from gateway.canonical import BirthRegistration, identifier_of
+from adapters.progres.schema import CONFIRMATION, WITHDRAWAL
+from gateway.canonical import BirthRegistration, ConsentWithdrawal, identifier_of
 from gateway.canonical.json import canonical_json
 from gateway.errors import GatewayError, InvalidInput, Problem
 
@@ -49,4 +53,18 @@ def render_confirmation(mappings: MappingSet, registration: BirthRegistration) -
     found = schema.problems(CONFIRMATION, body)
     if found:  # a bug in this module or its spec, never the sender's fault
         raise GatewayError(f"rendered proGres {CONFIRMATION} breaks its schema", found)
+    return canonical_json(body)
+
+
+def render_withdrawal(mappings: MappingSet, withdrawal: ConsentWithdrawal) -> bytes:
+    """Return the notice's body; its bytes depend only on the withdrawal (sorted keys)."""
+    natives = {f.canonical: f.native for f in mappings.spec(WITHDRAWAL).fields}
+    body: dict[str, Any] = {
+        natives["withdrawal.consent_id"]: withdrawal.consent_id,
+        natives["withdrawal.exchange_ids"]: list(withdrawal.exchange_ids),
+        natives["withdrawal.withdrawn_at"]: _instant(withdrawal.withdrawn_at),
+    }
+    found = schema.problems(WITHDRAWAL, body)
+    if found:  # a bug in this module or its spec, never the caller's fault
+        raise GatewayError(f"rendered proGres {WITHDRAWAL} breaks its schema", found)
     return canonical_json(body)

@@ -16,6 +16,7 @@ from gateway.errors import Problem
 
 BIRTH_NOTIFICATION = "birth-notification"
 CONFIRMATION = "birth-registration-confirmation"
+WITHDRAWAL = "consent-withdrawal"  # gateway.canonical.CONSENT_WITHDRAWAL
 
 # Attributes that hold records, not values: structure, never the target of a mapping.
 INDIVIDUALS = "individuals"
@@ -65,6 +66,8 @@ def native_scopes(message_type: str) -> dict[str, frozenset[str]]:
             "person.documents": frozenset(_properties(schema, "document")),
         }
     top = frozenset(_properties(schema))
+    if message_type == WITHDRAWAL:
+        return {"withdrawal": top}
     return {"registration": top, "person": top}
 
 

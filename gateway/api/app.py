@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
 from gateway.api import (
+    agreements,
     consents,
     dpo,
     edge,
@@ -20,7 +21,10 @@ from gateway.api import (
     health,
     log,
     openapi,
+    policy,
+    requests,
     server,
+    statistics,
     systems,
 )
 from gateway.api.access import AccessLog
@@ -78,7 +82,18 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
     app.add_middleware(edge.CloseUnread)
     app.add_middleware(AccessLog)  # outermost: one line for every answer, refusals included
-    for module in (exchanges, systems, consents, health, log, dpo):
+    for module in (
+        exchanges,
+        systems,
+        consents,
+        agreements,
+        health,
+        log,
+        dpo,
+        statistics,
+        requests,
+        policy,
+    ):
         app.include_router(module.router)
     app.include_router(console_router, include_in_schema=False)  # the DPO's web console
     openapi.install(app, runtime.exchanges.adapters)

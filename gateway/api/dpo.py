@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from gateway.api import approvals
 from gateway.api.deps import DpoDep, RuntimeDep
 from gateway.audit import disclosures
 from gateway.audit.service import MAX_PAGE, ExchangePage, Period
@@ -244,3 +245,6 @@ def _next_url(request: Request, page: ExchangePage) -> str | None:
     if page.next_cursor is None:
         return None
     return str(request.url.include_query_params(cursor=page.next_cursor))
+
+
+router.include_router(approvals.router)  # /dpo/approvals: the approval queue

@@ -81,7 +81,10 @@ async def submit(request: Request) -> Any:
     )
     accepted = await rt.exchanges.submit(inbound)
     answer = ExchangeAccepted(
-        exchange_id=accepted.exchange_id, categories=accepted.categories, replay=accepted.replay
+        exchange_id=accepted.exchange_id,
+        categories=accepted.categories,
+        replay=accepted.replay,
+        status="awaiting-approval" if accepted.held else "queued",
     )
     return Response(
         answer.model_dump_json(),

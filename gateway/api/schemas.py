@@ -21,6 +21,11 @@ class ExchangeAccepted(BaseModel):
     exchange_id: str
     categories: list[str]
     replay: bool = False
+    status: Literal["queued", "awaiting-approval"] = Field(
+        default="queued",
+        description="queued for delivery, or held until the data protection officer approves "
+        "it (then queued) or rejects it (never sent); a replay answers as the first time",
+    )
 
 
 class SystemRegistered(SystemOut):
@@ -32,6 +37,24 @@ class Credential(BaseModel):
     credential: str
 
 
+class ConsentNoticeOut(BaseModel):
+    """The notice of a withdrawal to one recipient, and where its delivery stands."""
+
+    exchange_id: str = Field(description="the notice's own exchange record")
+    recipient: str
+    covers: list[str] = Field(
+        description="the exchanges the recipient received (or may have) under the consent"
+    )
+    status: str = Field(
+        description="the delivery's (pending, delivered, dead), or not-rendered when the "
+        "recipient's adapter could not write the notice (then nothing was sent)"
+    )
+    attempts: int
+    delivered_at: dt.datetime | None
+    last_error: str | None
+    problem: str | None = Field(description="why the notice could not be rendered")
+
+
 class ConsentOut(BaseModel):
     id: str
     subject: str  # the pseudonym: the identifier given is not kept
@@ -41,6 +64,21 @@ class ConsentOut(BaseModel):
     granted_at: dt.datetime
     expires_at: dt.datetime | None
     withdrawn_at: dt.datetime | None
+    granted_by: Literal["subject", "guardian"] = "subject"
+    guardian_relationship: str | None = None
+    child_views_recorded: bool = Field(
+        default=False, description="the child's views were recorded (kept sealed, never shown)"
+    )
+    exchanges: int = Field(default=0, description="how many allowed exchanges relied on it")
+    cancelled: list[str] = Field(
+        default_factory=list,
+        description="exchanges that relied on it whose messages had not left when a consent "
+        "they relied on was withdrawn: cancelled, never sent",
+    )
+    notices: list[ConsentNoticeOut] = Field(
+        default_factory=list,
+        description="once withdrawn: one notice per recipient that received data under it",
+    )
 
 
 class OutboxCounts(BaseModel):
@@ -140,3 +178,45 @@ class OperationOutcome(Answer):
         default=None, description="the exchange record this attempt left"
     )
     issue: list[OperationOutcomeIssue] = Field(min_length=1)
+
+
+class RuleFiredOut(BaseModel):
+    """One rule that fired while deciding; details never hold names or identifiers."""
+
+    stage: str = Field(examples=["agreement"])
+    rule: str = Field(examples=["no exchange without an agreement that covers it"])
+    outcome: Literal["allow", "deny", "info"]
+    detail: str = Field(examples=["birth-registration@v1 covers birth-registration under consent"])
+
+
+class PolicyExplanation(BaseModel):
+    """What the policy would decide for a hypothetical exchange, and every rule that fired."""
+
+    allowed: bool
+    reasons: list[str] = Field(examples=[["allowed"]])
+    meanings: dict[str, str] = Field(description="Each reason code in words.")
+    categories: list[str] = Field(description="The categories that would be sent.")
+    rule: str | None
+    agreement: str | None = Field(description="The agreement version relied on, 'id@vN'.")
+    approval: str | None = Field(description="Why the DPO would have to approve it, if so.")
+    policy_version: str
+    trace: list[RuleFiredOut]
+
+
+class AgreementOut(BaseModel):
+    """One version of an agreement, as `policies/agreements.toml` states it."""
+
+    id: str = Field(examples=["birth-registration"])
+    version: int = Field(examples=[1])
+    citation: str = Field(examples=["birth-registration@v1"])
+    title: str
+    parties: list[str]
+    purposes: list[str]
+    categories: list[str]
+    legal_bases: list[str]
+    valid_from: dt.date
+    valid_until: dt.date | None
+    onward_transfer: str = Field(examples=["forbidden"])
+    dpo_approval: bool
+    origin_exceptions: list[str]
+    in_force: bool = Field(description="Whether this is the version in force now.")

@@ -97,8 +97,12 @@ def build(
     policy_version: str | None = None,
     policy_rule: str | None = None,
     payload_digest: str | None = None,
+    agreement: str | None = None,
 ) -> Record:
-    """Build the record of an attempt from what was read of it and what became of it."""
+    """Build the record of an attempt from what was read of it and what became of it.
+
+    `agreement` is the agreement version the decision cited ("id@v2"), when there was one.
+    """
     return Record(
         id=exchange_id,
         recorded_at=recorded_at,
@@ -108,7 +112,8 @@ def build(
         message_type=None if envelope is None else envelope.message_type,
         purpose=None if envelope is None else envelope.purpose,
         legal_basis=None if envelope is None else envelope.legal_basis.value,
-        agreement=None if envelope is None else envelope.agreement,
+        # The version the decision relied on; else what the envelope named.
+        agreement=agreement or (None if envelope is None else envelope.agreement),
         subjects=tuple(subjects),
         categories=tuple(sorted(categories)),
         decision=decision,

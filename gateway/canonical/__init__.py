@@ -1,7 +1,13 @@
 """Canonical model: the one shape records take inside the gateway."""
 
 from gateway.canonical.categories import DataCategory
-from gateway.canonical.consent import Consent
+from gateway.canonical.consent import (
+    CONSENT_WITHDRAWAL,
+    Consent,
+    ConsentWithdrawal,
+    GrantedBy,
+    GuardianRelationship,
+)
 from gateway.canonical.countries import (
     AmbiguousCountryError,
     Countries,
@@ -24,21 +30,28 @@ from gateway.canonical.person import (
     Relationship,
     Sex,
 )
+from gateway.canonical.request import SPECIFIC_REQUEST, IndividualRecord, SpecificRequest
 from gateway.canonical.text import Text
 
 __all__ = [
+    "CONSENT_WITHDRAWAL",
     "NAME_PATTERN",
+    "SPECIFIC_REQUEST",
     "AmbiguousCountryError",
     "BirthDate",
     "BirthEvent",
     "BirthRegistration",
     "Consent",
+    "ConsentWithdrawal",
     "Countries",
     "Country",
     "DataCategory",
     "Envelope",
     "FamilyLink",
+    "GrantedBy",
+    "GuardianRelationship",
     "IdentityDocument",
+    "IndividualRecord",
     "Identifier",
     "LegalBasis",
     "LegalStatus",
@@ -47,6 +60,7 @@ __all__ = [
     "PersonName",
     "Relationship",
     "Sex",
+    "SpecificRequest",
     "Text",
     "UnknownCountryError",
     "country_codes",

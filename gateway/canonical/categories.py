@@ -13,4 +13,19 @@ class DataCategory(StrEnum):
     BIRTH = "birth"  # facts of a birth event: date, place, registration number
     LEGAL_STATUS = "legal_status"  # refugee or asylum status
     SPECIFIC_NEEDS = "specific_needs"  # vulnerabilities: sensitive, rarely shared
-    PROTECTION = "protection"  # feared countries and protection grounds: never shared
+    HEALTH = "health"  # medical conditions and care: sensitive
+    BIOMETRICS = "biometrics"  # fingerprints, iris, face: sensitive
+    # The asylum claim: feared countries and protection grounds. It leaves only with the
+    # person's explicit consent naming the recipient, never to a country of origin.
+    PROTECTION = "protection"
+
+
+SENSITIVE_CATEGORIES = frozenset(
+    {
+        DataCategory.SPECIFIC_NEEDS,
+        DataCategory.HEALTH,
+        DataCategory.BIOMETRICS,
+        DataCategory.PROTECTION,
+    }
+)
+"""Categories whose every transfer waits for the DPO's approval."""

@@ -32,4 +32,9 @@ class Envelope(Canonical):
     purpose: str = Field(pattern=NAME_PATTERN)
     legal_basis: LegalBasis
     agreement: str | None = Field(default=None, pattern=NAME_PATTERN)
+    # The reference of a best-interests determination for the children the message is about
+    # (the BID's own case number, never its content); needed by the child rules.
+    best_interests: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+    )
     idempotency_key: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")

@@ -34,6 +34,9 @@ class LegalStatus(StrEnum):
     ASYLUM_SEEKER = "asylum_seeker"
     REFUGEE = "refugee"
     STATELESS = "stateless"
+    # The claim was finally rejected, no appeal is possible and no protection referral is
+    # open: what the asylum authority attests before a return (see gateway/policy/exceptions).
+    FINALLY_REJECTED = "finally_rejected"
     OTHER = "other"
 
 

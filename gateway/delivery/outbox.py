@@ -125,6 +125,11 @@ class OutboxRelay:
         ]
         return Pass(len(claimed), sends)
 
+    def note_erased(self) -> None:
+        """Say that a body was erased elsewhere (a rejected approval): the next compaction
+        truncates SQLite's log, as after a delivery."""
+        self._erased.set()
+
     def compact(self) -> None:
         """If a body was erased since the last call, truncate SQLite's log (Database.truncate_log).
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.crypto import BodySealer
@@ -15,6 +15,9 @@ from gateway.store.group import Write
 from gateway.store.models import DeliveryAttempt, OutboxMessage
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+# Held for the DPO's approval (gateway/approvals/): the relay claims only PENDING rows, so a
+# held message is never sent; approved, it becomes PENDING; rejected, REJECTED, body erased.
+AWAITING_APPROVAL, REJECTED = "awaiting-approval", "rejected"
 
 
 QUEUE = insert(OutboxMessage)
@@ -40,18 +43,44 @@ def queued(
     body: bytes,
     content_type: str,
     due: dt.datetime,
+    held: bool = False,
 ) -> Write:
-    """Return the outbox row that queues a rendered message, its body sealed (bodies.py)."""
+    """Return the outbox row that queues a rendered message, its body sealed (bodies.py).
+
+    A `held` message waits for the DPO's approval (AWAITING_APPROVAL) before it is due.
+    """
     row = {
         "exchange_id": exchange_id,
         "destination": destination,
         **sealed_columns(sealer, exchange_id, body),
         "content_type": content_type,
-        "status": PENDING,
+        "status": AWAITING_APPROVAL if held else PENDING,
         "attempts": 0,
         "next_attempt_at": due,
     }
     return QUEUE, [row]
+
+
+def release_held(session: Session, exchange_id: str, due: dt.datetime) -> bool:
+    """Make a held message due for the relay; say whether it was still held."""
+    released = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.status == AWAITING_APPROVAL)
+        .values(status=PENDING, next_attempt_at=due, lease_until=None, lease_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(released.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def close_held(session: Session, exchange_id: str) -> bool:
+    """Close a held message for good, its sealed body erased; say whether it was still held."""
+    closed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.exchange_id == exchange_id, OutboxMessage.status == AWAITING_APPROVAL)
+        .values(status=REJECTED, body=None, lease_until=None, lease_token=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(closed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def delivery_of(session: Session, exchange_id: str) -> Delivery | None:

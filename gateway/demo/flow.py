@@ -181,6 +181,8 @@ class DemoEnvironment:
 
     def _register_birth(self, received: Received) -> None:
         """The civil registry registers the birth and sends the number back via the gateway."""
+        if received.json().get("resourceType") != "Bundle":  # a consent withdrawal notice
+            return
         headers = envelope_headers(
             REGISTRATION,
             "birth-registration-confirmation",

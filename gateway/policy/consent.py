@@ -17,11 +17,16 @@ WITHDRAWAL_RULE = "a withdrawal is recorded even where consent is not the basis"
 
 @dataclass(frozen=True)
 class ConsentResult:
-    """The categories every subject's consent allows, or the reason codes why not."""
+    """The categories every subject's consent allows, or the reason codes why not.
+
+    `consent_ids` names the grants relied upon (each subject's current one): when one is
+    withdrawn, the recipients of the exchanges that relied on it are told (gateway/consents.py).
+    """
 
     categories: frozenset[DataCategory]
     reasons: tuple[str, ...]
     trace: tuple[RuleFired, ...]
+    consent_ids: tuple[str, ...] = ()
 
 
 def check_consent(request: PolicyRequest, allowed: frozenset[DataCategory]) -> ConsentResult:
@@ -30,6 +35,7 @@ def check_consent(request: PolicyRequest, allowed: frozenset[DataCategory]) -> C
     reasons: list[str] = []
     trace: list[RuleFired] = []
     checked = 0
+    relied: list[str] = []
     for subject in request.subjects:
         who = f"subject {subject.pseudonym}"
         if subject.subject is None:
@@ -45,7 +51,9 @@ def check_consent(request: PolicyRequest, allowed: frozenset[DataCategory]) -> C
             if reason not in reasons:
                 reasons.append(reason)
             continue
-        granted = _current_grant(active)
+        current = _current_grants(active)
+        granted = frozenset.intersection(*(c.categories for c in current))
+        relied.extend(c.id for c in current if c.id not in relied)
         allowed &= granted
         detail = f"{who}: active consent for {scope} covers {categories_text(granted)}"
         trace.append(RuleFired("consent", CONSENT_RULE, "allow", detail))
@@ -56,7 +64,7 @@ def check_consent(request: PolicyRequest, allowed: frozenset[DataCategory]) -> C
         reasons.append("consent.missing")
     if reasons:
         return ConsentResult(frozenset(), tuple(reasons), tuple(trace))
-    return ConsentResult(allowed, (), tuple(trace))
+    return ConsentResult(allowed, (), tuple(trace), tuple(relied))
 
 
 def note_withdrawals(request: PolicyRequest) -> tuple[RuleFired, ...]:
@@ -104,8 +112,7 @@ def _why_inactive(relevant: list[Consent], request: PolicyRequest) -> str:
     return "consent.missing"
 
 
-def _current_grant(active: list[Consent]) -> frozenset[DataCategory]:
-    """Return the categories of the latest grant; grants of the same instant must all agree."""
+def _current_grants(active: list[Consent]) -> list[Consent]:
+    """Return the latest grants: the person's current will (those of one instant must agree)."""
     latest = max(c.granted_at for c in active)
-    grants = [c.categories for c in active if c.granted_at == latest]
-    return frozenset.intersection(*grants)
+    return [c for c in active if c.granted_at == latest]

@@ -1,4 +1,4 @@
-"""Read and validate the policy files: the Casbin model and the rules (CSV).
+"""Read and validate the policy files: the Casbin model, the rules (CSV) and the agreements.
 
 Why validate here rather than let Casbin read the CSV: Casbin's file adapter silently skips
 lines of an unknown type and only notices a wrong field count when a request reaches that
@@ -11,12 +11,14 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from gateway.canonical import NAME_PATTERN, DataCategory, LegalBasis
 from gateway.errors import ConfigurationError, Problem
+from gateway.policy.agreements import AGREEMENTS_FILE, Agreement, parse_agreements
 from gateway.policy.model import categories_text
 
 MODEL_FILE = "model.conf"
@@ -40,7 +42,7 @@ class Rule:
     basis: LegalBasis
     categories: frozenset[DataCategory]
 
-    @property
+    @cached_property
     def row(self) -> tuple[str, ...]:
         """Return the rule as Casbin holds it."""
         return (
@@ -52,7 +54,7 @@ class Rule:
             categories_text(self.categories),
         )
 
-    @property
+    @cached_property
     def text(self) -> str:
         """Return the rule as a policy line, for traces and the audit record."""
         return "p, " + ", ".join(self.row)
@@ -75,12 +77,13 @@ class PolicyFiles:
     rules: tuple[Rule, ...]
     groupings: tuple[Grouping, ...]
     version: str
+    agreements: tuple[Agreement, ...] = ()
 
 
-def policy_version(model: bytes, policy: bytes) -> str:
-    """Return a digest of the exact model and policy bytes, e.g. 'sha256:0123456789abcdef'."""
+def policy_version(model: bytes, policy: bytes, agreements: bytes) -> str:
+    """Return a digest of the exact policy files' bytes, e.g. 'sha256:0123456789abcdef'."""
     digest = hashlib.sha256()
-    for name, data in ((MODEL_FILE, model), (POLICY_FILE, policy)):
+    for name, data in ((MODEL_FILE, model), (POLICY_FILE, policy), (AGREEMENTS_FILE, agreements)):
         digest.update(f"{name}\n{len(data)}\n".encode())
         digest.update(data)
     return "sha256:" + digest.hexdigest()[:16]
@@ -92,7 +95,7 @@ def read_policy(directory: str | os.PathLike[str] | None = None) -> PolicyFiles:
     where = "the policies package" if directory is None else os.fspath(directory)
     contents: dict[str, bytes] = {}
     problems: list[Problem] = []
-    for name in (MODEL_FILE, POLICY_FILE):
+    for name in (MODEL_FILE, POLICY_FILE, AGREEMENTS_FILE):
         try:
             contents[name] = base.joinpath(name).read_bytes()
         except OSError as exc:
@@ -105,7 +108,10 @@ def read_policy(directory: str | os.PathLike[str] | None = None) -> PolicyFiles:
         model_text=texts[MODEL_FILE],
         rules=rules,
         groupings=groupings,
-        version=policy_version(contents[MODEL_FILE], contents[POLICY_FILE]),
+        version=policy_version(
+            contents[MODEL_FILE], contents[POLICY_FILE], contents[AGREEMENTS_FILE]
+        ),
+        agreements=parse_agreements(texts[AGREEMENTS_FILE]),
     )
 
 
@@ -118,7 +124,7 @@ def parse_policy(text: str) -> tuple[tuple[Rule, ...], tuple[Grouping, ...]]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        kind, *values = (value.strip() for value in line.split(","))
+        kind, *values = [value.strip() for value in line.split(",")]
         where = f"{POLICY_FILE}:{number}"
         found: list[str] = []
         if kind == "p":
@@ -144,22 +150,40 @@ def _parse_rule(number: int, values: list[str], found: list[str]) -> Rule | None
     source, destination, message_type, purpose, basis_text, categories_field = values
     for label, value in zip(_P_FIELDS[:4], values[:4], strict=True):
         _check_name(label, value, found)
-    basis: LegalBasis | None = None
-    try:
-        basis = LegalBasis(basis_text)
-    except ValueError:
+    basis = _BASES.get(basis_text)
+    if basis is None:
         known = ", ".join(b.value for b in LegalBasis)
         found.append(f"unknown legal basis {basis_text!r}; known: {known}")
-    categories: set[DataCategory] = set()
-    for part in (p.strip() for p in categories_field.split("|")):
-        try:
-            categories.add(DataCategory(part))
-        except ValueError:
-            known = ", ".join(c.value for c in DataCategory)
-            found.append(f"unknown category {part!r}; known: {known}")
+    categories, unknown = _categories(categories_field)
+    found.extend(unknown)
     if found or basis is None:
         return None
-    return Rule(number, source, destination, message_type, purpose, basis, frozenset(categories))
+    return Rule(number, source, destination, message_type, purpose, basis, categories)
+
+
+# Looked up, not constructed: a policy of 100,000 rules names a handful of bases and
+# category sets, and building enum members line by line was most of its load time.
+_BASES = {basis.value: basis for basis in LegalBasis}
+_CATEGORIES = {category.value: category for category in DataCategory}
+
+
+@lru_cache(maxsize=65536)  # a large policy names the same systems and groups again and again
+def _is_name(value: str) -> bool:
+    return _NAME.match(value) is not None
+
+
+@lru_cache(maxsize=1024)
+def _categories(field: str) -> tuple[frozenset[DataCategory], tuple[str, ...]]:
+    """Return the categories of a `|`-separated field, and a problem for each unknown one."""
+    chosen: set[DataCategory] = set()
+    unknown: list[str] = []
+    for part in (p.strip() for p in field.split("|")):
+        if part in _CATEGORIES:
+            chosen.add(_CATEGORIES[part])
+        else:
+            known = ", ".join(c.value for c in DataCategory)
+            unknown.append(f"unknown category {part!r}; known: {known}")
+    return frozenset(chosen), tuple(unknown)
 
 
 def _parse_grouping(number: int, values: list[str], found: list[str]) -> Grouping | None:
@@ -175,7 +199,7 @@ def _parse_grouping(number: int, values: list[str], found: list[str]) -> Groupin
 
 
 def _check_name(label: str, value: str, found: list[str]) -> None:
-    if not _NAME.match(value):
+    if not _is_name(value):
         found.append(f"{label} {value!r} is not a name (lower case letters, digits, '.', '_', '-')")
 
 

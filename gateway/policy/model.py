@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from gateway.canonical import Consent, DataCategory, Envelope, FamilyLink, Identifier
+from gateway.canonical import Consent, DataCategory, Envelope, FamilyLink, Identifier, LegalStatus
 
-Stage = Literal["origin", "rules", "consent", "default"]
+Stage = Literal["origin", "rules", "agreement", "consent", "children", "approval", "default"]
 Outcome = Literal["allow", "deny", "info"]
 
 
@@ -42,6 +42,9 @@ class SubjectFacts:
     risk_countries: frozenset[str]
     ref: str | None = None
     family_links: tuple[FamilyLink, ...] = ()
+    birth_date: dt.date | None = field(default=None, repr=False)
+    legal_status: LegalStatus | None = None
+    nationalities: frozenset[str] = frozenset()  # as stated in this message
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,13 @@ class Decision:
     # Each subject's risk countries as decided on, inheritance included, in request order:
     # what the gateway remembers of them from now on. Kept out of repr, like the subjects.
     risk_countries: tuple[frozenset[str], ...] = field(default=(), repr=False)
+    # An allowed exchange that must wait for the DPO's approval: why, in a short text without
+    # personal data (e.g. "sensitive categories: specific_needs"); None when none is needed.
+    approval: str | None = None
+    # The agreement version the decision relied on ("id@v2"), when one was found.
+    agreement: str | None = None
+    # The consents an allowed exchange relied on: their withdrawal is told to its recipient.
+    consent_ids: tuple[str, ...] = field(default=(), repr=False)
 
 
 def categories_text(categories: Iterable[DataCategory]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -190,7 +191,7 @@ class OutboxMessage(Base):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
     content_type: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(32), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
@@ -233,7 +234,12 @@ class IdentityLink(Base):
 
 
 class ConsentRow(Base):
-    """A consent grant; the subject is held as a pseudonym only."""
+    """A consent grant; the subject is held as a pseudonym only.
+
+    A guardian's grant for a child records the guardian's relationship and the child's views,
+    sealed like outbox bodies (AES-GCM, bound to the consent id; gateway/consents.py): they are
+    never logged, never in an exchange record, never in an answer.
+    """
 
     __tablename__ = "consents"
 
@@ -245,3 +251,100 @@ class ConsentRow(Base):
     granted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    granted_by: Mapped[str] = mapped_column(String(16), server_default="subject")
+    guardian_relationship: Mapped[str | None] = mapped_column(String(32))
+    child_views_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    child_views_key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class Approval(Base):
+    """An allowed exchange held for the DPO's approval, and what the DPO decided.
+
+    Written with the exchange's record and its held outbox row, in one transaction; decided
+    once (`decision` approved or rejected, by whom, when, and why: a rejection must say).
+    `why` is the policy's reason for asking, never personal data.
+    """
+
+    __tablename__ = "approvals"
+
+    seq: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), unique=True)
+    why: Mapped[str] = mapped_column(String(500))
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        # The listings: one state (NULL: pending) in request order.
+        Index("ix_approvals_decision_seq", "decision", "seq"),
+        CheckConstraint(
+            "decision IS NULL OR decision IN ('approved', 'rejected')", name="ck_approvals_decision"
+        ),
+        CheckConstraint(
+            "(decision IS NULL) = (decided_at IS NULL)", name="ck_approvals_decided_together"
+        ),
+        CheckConstraint(
+            "decision IS NULL OR decision <> 'rejected' OR reason IS NOT NULL",
+            name="ck_approvals_rejection_reason",
+        ),
+    )
+
+
+class StatisticalSubject(Base):
+    """One person in the statistical register: the dimensions statistics count, nothing more.
+
+    Kept from the allowed exchanges of registration authorities (gateway/statistics/), one row
+    per person, the latest facts winning. `key` is a keyed hash of the person's pseudonym
+    under a key of its own, so the register cannot be joined to the exchange records without
+    the gateway's secret. Months are `YYYY-MM`: the birth month dates an age band, the first
+    and last months seen date the person in a period. `specific_needs` is a sorted JSON list
+    held as text, so the register can be grouped by it on every database.
+    """
+
+    __tablename__ = "statistical_register"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nationality: Mapped[str] = mapped_column(String(3))
+    sex: Mapped[str] = mapped_column(String(16))
+    birth_month: Mapped[str | None] = mapped_column(String(7))
+    specific_needs: Mapped[str] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[str] = mapped_column(String(7))
+    last_seen: Mapped[str] = mapped_column(String(7))
+
+
+class ExchangeConsent(Base):
+    """A consent an allowed exchange relied on; written with the exchange's record.
+
+    `consent_id` is not a foreign key on purpose: on PostgreSQL the check would lock the
+    consent's row (FOR KEY SHARE) in every exchange about that person, and exchanges about one
+    family would contend on it. The id is that of a grant read in the same transaction, and
+    consents are never deleted.
+    """
+
+    __tablename__ = "exchange_consents"
+
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+    # What a withdrawal reads: the exchanges that relied on one consent.
+    __table_args__ = (Index("ix_exchange_consents_consent", "consent_id"),)
+
+
+class ConsentNotice(Base):
+    """The notice of a withdrawal to one recipient: an exchange of its own (`exchange_id`).
+
+    `covers` lists the exchanges the recipient received (or may have) under the consent.
+    `problem` says why the recipient's adapter could not render the notice (then nothing was
+    queued); None when it was queued in the outbox, where its delivery is followed.
+    """
+
+    __tablename__ = "consent_notices"
+
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    recipient: Mapped[str] = mapped_column(ForeignKey("systems.id"))
+    covers: Mapped[list[str]] = mapped_column(JSON)
+    problem: Mapped[str | None] = mapped_column(String(500))

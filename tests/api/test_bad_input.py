@@ -251,7 +251,7 @@ def test_an_unknown_destination_is_refused(env: DemoEnvironment) -> None:
 
 
 def test_every_missing_envelope_header_is_listed(env: DemoEnvironment) -> None:
-    required = [h for name, h in HEADERS.items() if name != "agreement"]
+    required = [h for name, h in HEADERS.items() if name not in ("agreement", "best_interests")]
 
     answer = rejected(env, 422, "invalid_envelope", change=dict.fromkeys(required))
 
@@ -271,6 +271,11 @@ def test_every_missing_envelope_header_is_listed(env: DemoEnvironment) -> None:
         pytest.param({HEADERS["idempotency_key"]: "k1"}, [HEADERS["idempotency_key"]], id="key"),
         pytest.param(
             {HEADERS["agreement"]: "../etc/passwd"}, [HEADERS["agreement"]], id="agreement"
+        ),
+        pytest.param(
+            {HEADERS["best_interests"]: "BID 42; drop"},
+            [HEADERS["best_interests"]],
+            id="best-interests",
         ),
         pytest.param(
             {HEADERS["message_type"]: "birth-registration-confirmation"},

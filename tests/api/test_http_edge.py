@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import resource
 import select
 import socket
@@ -32,6 +31,7 @@ from gateway.demo.server import ServedGateway
 from gateway.store.models import ExchangeRecord
 from tests.fixtures.network import connect as raw_connection
 from tests.fixtures.network import free_port, read_answer
+from tests.fixtures.serving import as_variables
 
 SHORT = {"http_header_timeout_seconds": 1.0, "http_body_timeout_seconds": 1.0}
 PATIENCE = 30  # seconds to wait for what a one-second deadline should bring about
@@ -182,15 +182,6 @@ def open_files() -> Iterator[None]:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
     yield
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-
-
-def as_variables(settings: Settings) -> dict[str, str]:
-    """The settings as the GATEWAY_* variables `gateway serve` reads."""
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-    for name in Settings.model_fields:
-        if (value := getattr(settings, name)) is not None:
-            variables[f"GATEWAY_{name.upper()}"] = str(value)
-    return variables
 
 
 class Tricklers:

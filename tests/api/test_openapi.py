@@ -35,7 +35,10 @@ from gateway.demo.flow import (
 from gateway.demo.server import ServedGateway
 from gateway.errors import COUNT_LIMIT, GatewayError, Problem
 from tests.api.helpers import BODY_LIMIT, GRANT, NEW_SYSTEM, admin_headers, system_headers
+from tests.approvals.support import hold_keyed
 from tests.fixtures.network import connect, read_answer
+
+APPROVAL = "/dpo/approvals/{exchange_id}"
 
 FAILURE_LIMIT = 4
 MAX_HEADER_BYTES = 8192
@@ -243,6 +246,10 @@ def test_the_answer_to_a_connection_over_the_bound_is_documented(
 
 # --- every other route ---------------------------------------------------------------------
 
+TESTED_APART = {("POST", "/exchanges"), ("POST", "/requests")}
+"""Routes whose every answer is provoked by a test of its own: the submission above, and the
+specific request (tests/api/test_requests.py, which checks its answers against the document)."""
+
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path, methods in document["paths"].items():
@@ -270,11 +277,16 @@ def test_every_answer_of_every_other_route_is_documented_and_given(
     exchange_id = submit(env).json()["exchange_id"]
     served.runtime.log.append_all()  # sealed now, not when the appender's interval ends
     consent_id = httpx.post(f"{url}/consents", json=GRANT, headers=admin).json()["id"]
-    known = {"exchange_id": exchange_id, "system_id": CIVIL_REGISTRY, "consent_id": consent_id}
+    known = {
+        "exchange_id": exchange_id,
+        "system_id": CIVIL_REGISTRY,
+        "consent_id": consent_id,
+        "agreement_id": "birth-registration",
+    }
 
     for method, path, operation in operations(conformance.document):
-        if path == "/exchanges" and method == "POST":
-            continue  # above
+        if (method, path) in TESTED_APART:
+            continue
         secured = bool(operation["security"])
         for ids in ({}, known):
             for accept in ({}, FHIR):
@@ -324,10 +336,36 @@ def test_every_answer_of_every_other_route_is_documented_and_given(
         {"scheme": "progres-individual", "value": "x" * BODY_LIMIT},  # 413
     ):
         check("POST", history, call("POST", history, dpo, json=body))
+    hold_keyed(served.runtime)  # tests/approvals/support.py: keys held-... wait for the DPO
+    for action, body in (("approve", {}), ("reject", {"reason": "not covered"})):
+        held = submit(env, key=f"held-openapi-{action}").json()["exchange_id"]
+        check("GET", APPROVAL, call("GET", f"/dpo/approvals/{held}", dpo))  # 200
+        decided, path = f"{APPROVAL}/{action}", f"/dpo/approvals/{held}/{action}"
+        for sent in ({"reason": ""}, {"reason": "x" * BODY_LIMIT}, body, body):
+            check("POST", decided, call("POST", path, dpo, json=sent))  # 422, 413, 200, 409
+        unknown = f"/dpo/approvals/{UNKNOWN_ID}/{action}"
+        check("POST", decided, call("POST", unknown, dpo, json=body))  # 404
+    explain = "/policy/explain"
+    birth = {**env.birth_headers(CIVIL_REGISTRY), **dpo}
+    for source, body in (
+        (REGISTRATION, birth_notification()),  # 200
+        ("nobody", birth_notification()),  # 404
+        (REGISTRATION, b" " * (BODY_LIMIT + 1)),  # 413
+        (REGISTRATION, b"{}"),  # 422
+    ):
+        answer = call("POST", f"{explain}?source={source}", birth, content=body)
+        check("POST", explain, answer)
+    statistics = "/statistics/query"
+    for body in (
+        {"dimensions": ["sex"]},
+        {"dimensions": ["religion"]},
+        {"location": ["x" * BODY_LIMIT]},
+    ):
+        check("POST", statistics, call("POST", statistics, admin, json=body))  # 200, 422, 413
     withdraw = f"/consents/{consent_id}/withdraw"  # withdrawn in the loop above: now a 409
     check("POST", "/consents/{consent_id}/withdraw", call("POST", withdraw, admin))
     for method, path, _ in operations(conformance.document):
-        if (method, path) != ("POST", "/exchanges"):
+        if (method, path) not in TESTED_APART:
             assert conformance.unprovoked(method, path) == set(), f"{method} {path}"
 
 
@@ -363,7 +401,11 @@ def test_the_document_describes_the_submission_from_the_envelope_and_the_adapter
         "X-Exchange-Legal-Basis",
         "Idempotency-Key",
     }
-    assert set(headers) - required == {"X-Exchange-Agreement", "X-Exchange-Source"}
+    assert set(headers) - required == {
+        "X-Exchange-Agreement",
+        "X-Exchange-Best-Interests",
+        "X-Exchange-Source",
+    }
     key = headers["Idempotency-Key"]["schema"]
     assert (key["minLength"], key["maxLength"]) == (8, 128)
     adapters = served.runtime.exchanges.adapters

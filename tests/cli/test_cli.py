@@ -92,7 +92,7 @@ def test_adapters_lists_what_each_reads_and_writes() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "opencrvs"
-    assert lines[3] == "progres"
+    assert lines[4] == "progres"
     listed = {tuple(line.split()) for line in lines if line.startswith("  ")}
     assert listed == {
         ("birth-notification", "render", "opencrvs/birth-notification@1"),
@@ -101,6 +101,8 @@ def test_adapters_lists_what_each_reads_and_writes() -> None:
             "parse",
             "opencrvs/birth-registration-confirmation@1",
         ),
+        ("consent-withdrawal", "render", "opencrvs/consent-withdrawal@1"),
+        ("consent-withdrawal", "render", "progres/consent-withdrawal@1"),
         ("birth-notification", "parse", "progres/birth-notification@1"),
         (
             "birth-registration-confirmation",
@@ -122,7 +124,7 @@ def test_explain_denies_the_embassy_of_origin(
     assert verdict.startswith("DENIED  reasons=origin.risk_country  policy=sha256:")
     fired = [line for line in result.output.splitlines() if line.startswith("[")]
     assert len(fired) == 3  # one denial per member of the family
-    assert all(line.startswith(f"[origin  ] deny  {RISK_RULE}") for line in fired)
+    assert all(line.startswith(f"[origin   ] deny  {RISK_RULE}") for line in fired)
     assert all("destination jurisdiction SSD is a risk country" in line for line in fired)
     assert "categories sent" not in result.output
     assert_no_secret(result, [*registered.values(), *secrets_in(settings.data_dir)])
@@ -140,9 +142,9 @@ def test_explain_allows_the_civil_registry(
 
     assert result.exit_code == 0, result.output
     assert "\nALLOWED  reasons=allowed  policy=sha256:" in result.output
-    stages = {line[1:9].strip() for line in result.output.splitlines() if line.startswith("[")}
-    assert stages == {"origin", "rules", "consent", "default"}
-    assert "[origin  ] allow" in result.output
+    stages = {line[1:10].strip() for line in result.output.splitlines() if line.startswith("[")}
+    assert stages == {"origin", "rules", "agreement", "consent", "children", "default"}
+    assert "[origin   ] allow" in result.output
     assert "DENIED" not in result.output and "deny" not in result.output
     assert result.output.endswith(
         "categories sent: birth, family, identifiers, identity, nationality\n"
@@ -248,6 +250,7 @@ def test_send_prints_the_answer_as_json_when_asked(
         "exchange_id": record.id,
         "categories": ["birth", "family", "identifiers", "identity", "nationality"],
         "replay": False,
+        "status": "queued",
     }
     assert (record.source, record.destination, record.decision) == (
         REGISTRATION,

@@ -42,6 +42,24 @@ CONFIRMATION_RULE = (
 )
 
 
+OPEN_AGREEMENT = """
+[[agreement]]
+id = "open-for-tests"
+version = 1
+title = "Every test system, every category and basis, for birth registration"
+parties = ["unhcr-progres", "crvs-national", "embassy-syr", "crvs-turkey", "immigration-x"]
+purposes = ["birth-registration"]
+categories = ["identity", "nationality", "identifiers", "family", "birth", "legal_status",
+  "specific_needs", "health", "biometrics", "protection"]
+legal_bases = ["consent", "vital-interests", "public-interest", "legal-obligation",
+  "legitimate-interests", "contract"]
+valid_from = 2020-01-01
+onward_transfer = "forbidden"
+"""
+"""An agreement that covers whatever the rules allow between the test systems: for tests of
+the rules or guards alone."""
+
+
 def identifier(value: str = "PRG-0001") -> Identifier:
     return Identifier(scheme="progres-individual", value=value)
 
@@ -93,6 +111,7 @@ def request(
     host: str = HOST,
     jurisdiction: str | None = "from-systems",
     agreement: str | None = None,
+    best_interests: str | None = None,
 ) -> PolicyRequest:
     """Build a request; by default a consented birth notification from UNHCR to the CRVS."""
     dest = SYSTEMS.get(destination, SystemInfo(destination, None))
@@ -106,6 +125,7 @@ def request(
             purpose=purpose,
             legal_basis=basis,
             agreement=agreement,
+            best_interests=best_interests,
             idempotency_key="exchange-0001",
         ),
         source=SYSTEMS.get(source, SystemInfo(source, None)),
@@ -122,9 +142,17 @@ def shipped(name: str) -> bytes:
     return files("policies").joinpath(name).read_bytes()
 
 
-def policy_dir(tmp_path: Path, policy: str | bytes | None = None, model: str | None = None) -> Path:
+def policy_dir(
+    tmp_path: Path,
+    policy: str | bytes | None = None,
+    model: str | None = None,
+    agreements: str | None = None,
+) -> Path:
     """Write a policy directory: the shipped files unless replaced."""
     tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "agreements.toml").write_bytes(
+        agreements.encode() if agreements is not None else shipped("agreements.toml")
+    )
     (tmp_path / "model.conf").write_bytes(
         model.encode() if model is not None else shipped("model.conf")
     )

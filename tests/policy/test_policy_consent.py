@@ -137,7 +137,7 @@ def test_a_public_interest_rule_needs_no_consent(engine) -> None:
     assert decision.allowed
     assert decision.categories == {DataCategory.IDENTIFIERS, DataCategory.BIRTH}
     assert not [f for f in decision.trace if f.stage == "consent"]
-    assert any("no agreement named" in f.detail for f in decision.trace)
+    assert decision.agreement == "birth-registration@v1"
 
 
 def test_a_withdrawal_is_recorded_even_when_consent_is_not_the_basis(engine) -> None:
@@ -145,7 +145,7 @@ def test_a_withdrawal_is_recorded_even_when_consent_is_not_the_basis(engine) -> 
     elsewhere = consent(recipient="crvs-turkey", withdrawn_at=NOW - DAY)
 
     decision = engine.decide(
-        request(**CONFIRMATION, consents=[withdrawn, elsewhere], agreement="unhcr-jor-2025")
+        request(**CONFIRMATION, consents=[withdrawn, elsewhere], agreement="birth-registration")
     )
 
     assert decision.allowed
@@ -169,3 +169,23 @@ def test_a_payload_the_rule_already_excludes_is_the_rules_doing(engine) -> None:
     )
 
     assert decision.reasons == ("rules.categories",)
+
+
+def test_an_allowed_decision_names_each_subjects_current_grant(engine) -> None:
+    subjects = [subject("pseudo-mother", "PRG-1"), subject("pseudo-father", "PRG-2")]
+    older = consent("PRG-1", granted_at=NOW - 9 * DAY)
+    current = consent("PRG-1", granted_at=NOW - DAY)
+    father = consent("PRG-2")
+
+    decision = engine.decide(request(subjects=subjects, consents=[older, father, current]))
+
+    assert decision.allowed
+    assert decision.consent_ids == (current.id, father.id)  # in subject order; not the older
+
+
+def test_no_consent_is_named_when_none_was_relied_on(engine) -> None:
+    denied = engine.decide(request(consents=[consent(withdrawn_at=NOW - DAY)]))
+    public_interest = engine.decide(request(**CONFIRMATION, consents=[consent()]))
+
+    assert (denied.allowed, denied.consent_ids) == (False, ())
+    assert public_interest.consent_ids == ()

@@ -8,6 +8,7 @@ from tests.policy.factories import (
     CONFIRMATION_RULE,
     NOTIFICATION_CATEGORIES,
     NOTIFICATION_RULE,
+    OPEN_AGREEMENT,
     consent,
     policy_dir,
     request,
@@ -23,7 +24,13 @@ def test_matched_rule_is_reported(engine) -> None:
     assert decision.reasons == ("allowed",)
     assert decision.rule == NOTIFICATION_RULE
     assert decision.policy_version == engine.version
-    assert [f.stage for f in decision.trace] == ["origin", "rules", "consent", "default"]
+    assert [f.stage for f in decision.trace] == [
+        "origin",
+        "rules",
+        "agreement",
+        "consent",
+        "default",
+    ]
     assert decision.trace[1].rule == NOTIFICATION_RULE
 
 
@@ -94,7 +101,7 @@ def test_the_envelopes_basis_picks_among_rules(tmp_path) -> None:
             "g, crvs-national, civil-registry",
         ]
     )
-    engine = PolicyEngine(policy_dir(tmp_path, text))
+    engine = PolicyEngine(policy_dir(tmp_path, text, agreements=OPEN_AGREEMENT))
 
     by_consent = engine.decide(request())
     by_law = engine.decide(request(basis=LegalBasis.LEGAL_OBLIGATION, consents=[]))
@@ -115,7 +122,7 @@ def test_rules_can_name_a_system_directly_and_groups_nest(tmp_path) -> None:
             "g, civil-registry, registries",
         ]
     )
-    engine = PolicyEngine(policy_dir(tmp_path, text))
+    engine = PolicyEngine(policy_dir(tmp_path, text, agreements=OPEN_AGREEMENT))
 
     assert engine.rules.groups_of("crvs-national") == {"civil-registry", "registries"}
     decision = engine.decide(request())
@@ -123,28 +130,47 @@ def test_rules_can_name_a_system_directly_and_groups_nest(tmp_path) -> None:
     assert decision.categories == {DataCategory.BIRTH}
 
 
-def test_a_rule_may_not_grant_protection(tmp_path) -> None:
-    head = "p, registration-authority, civil-registry, birth-notification, birth-registration"
-    text = "\n".join(
-        [
-            f"{head}, consent, identity|birth|protection",
-            "g, unhcr-progres, registration-authority",
-            "g, crvs-national, civil-registry",
-        ]
+def test_the_asylum_claim_never_goes_on_a_basis_other_than_consent(tmp_path) -> None:
+    head = "p, unhcr-progres, crvs-national, birth-notification, birth-registration"
+    policy = policy_dir(
+        tmp_path, f"{head}, public-interest, identity|birth|protection\n", agreements=OPEN_AGREEMENT
     )
-    engine = PolicyEngine(policy_dir(tmp_path, text))
     everything = list(DataCategory)
 
-    decision = engine.decide(request(payload=everything, consents=[consent(categories=everything)]))
+    decision = PolicyEngine(policy).decide(
+        request(basis=LegalBasis.PUBLIC_INTEREST, payload=everything)
+    )
 
     assert decision.allowed
     assert decision.categories == {DataCategory.IDENTITY, DataCategory.BIRTH}
-    assert any("protection" in f.rule and f.outcome == "info" for f in decision.trace)
+    assert any("asylum claim" in f.rule and f.outcome == "info" for f in decision.trace)
+
+
+def test_the_asylum_claim_goes_only_with_consent_naming_it_and_waits_for_the_dpo(
+    tmp_path,
+) -> None:
+    head = "p, unhcr-progres, crvs-national, birth-notification, birth-registration"
+    policy = policy_dir(
+        tmp_path, f"{head}, consent, identity|birth|protection\n", agreements=OPEN_AGREEMENT
+    )
+    engine = PolicyEngine(policy)
+    payload = [DataCategory.IDENTITY, DataCategory.BIRTH, DataCategory.PROTECTION]
+
+    named = engine.decide(request(payload=payload, consents=[consent(categories=payload)]))
+    not_named = engine.decide(request(payload=payload, consents=[consent(categories=payload[:2])]))
+
+    assert named.categories == set(payload)
+    assert named.approval == "sensitive categories: protection"
+    assert not_named.categories == set(payload[:2])
+    assert not_named.approval is None
 
 
 def test_a_rule_granting_only_protection_grants_nothing(tmp_path) -> None:
     head = "p, unhcr-progres, crvs-national, birth-notification, birth-registration"
-    engine = PolicyEngine(policy_dir(tmp_path, f"{head}, public-interest, protection\n"))
+    policy = policy_dir(
+        tmp_path, f"{head}, public-interest, protection\n", agreements=OPEN_AGREEMENT
+    )
+    engine = PolicyEngine(policy)
 
     decision = engine.decide(request(basis=LegalBasis.PUBLIC_INTEREST, payload=list(DataCategory)))
 

@@ -17,11 +17,12 @@ from gateway.api.openapi.document import BEARER, install
 from gateway.api.openapi.examples import SUCCESS_EXAMPLES
 from gateway.api.openapi.pages import content_security_policy, install_pages
 from gateway.api.openapi.refusals import reasons_by_status, refusal
-from gateway.api.openapi.submission import SUBMISSION
+from gateway.api.openapi.submission import SUBMISSION, WHAT_IF
 
 __all__ = [
     "BEARER",
     "SUBMISSION",
+    "WHAT_IF",
     "SUCCESS_EXAMPLES",
     "content_security_policy",
     "install",

@@ -13,7 +13,12 @@ from pydantic.json_schema import models_json_schema
 from adapters.registry import AdapterRegistry
 from gateway.api.openapi.examples import add_success_examples
 from gateway.api.openapi.refusals import FASTAPI_VALIDATION_ERRORS, SCHEMAS, add_refusals, refs
-from gateway.api.openapi.submission import document_submission, is_submission
+from gateway.api.openapi.submission import (
+    document_submission,
+    document_what_if,
+    is_submission,
+    is_what_if,
+)
 from gateway.api.schemas import ErrorAnswer, OperationOutcome
 
 BEARER = "bearer"
@@ -54,6 +59,8 @@ def correct(document: dict[str, Any], app: FastAPI, adapters: AdapterRegistry) -
     for dependant, operation in _operations(app, document):
         if is_submission(operation):
             document_submission(operation, adapters)
+        elif is_what_if(operation):
+            document_what_if(operation, adapters)
         operation.setdefault("security", [{BEARER: []}])
         add_refusals(dependant, operation)
         add_success_examples(operation)

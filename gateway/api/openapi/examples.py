@@ -63,6 +63,12 @@ _CONSENT = {
     "granted_at": "2026-12-01T18:26:13.864670Z",
     "expires_at": None,
     "withdrawn_at": None,
+    "granted_by": "subject",
+    "guardian_relationship": None,
+    "child_views_recorded": False,
+    "exchanges": 1,
+    "cancelled": [],
+    "notices": [],
 }
 _DENIED_STATUS = {  # the data protection officer's views (gateway/api/dpo.py)
     **_EXCHANGE_STATUS,
@@ -108,10 +114,36 @@ _DENIAL_REPORT = {
     "by_recipient": [{"recipient": "embassy-ssd", "count": 3}],
     "recent": [_DENIED_STATUS],
 }
+_APPROVAL = {  # the DPO's approval queue (gateway/api/approvals.py): one held, then rejected
+    "exchange_id": EXCHANGE_ID,
+    "state": "rejected",
+    "why": "sensitive categories: specific_needs",
+    "requested_at": "2026-12-01T18:26:13.366921Z",
+    "decided_at": "2026-12-01T19:02:40.118230Z",
+    "decided_by": "dpo",
+    "reason": "the agreement does not cover specific needs",
+    "exchange": {
+        **_EXCHANGE_STATUS,
+        "categories": [*_CATEGORIES, "specific_needs"],
+        "log_index": None,
+        "delivery": {
+            "status": "rejected",
+            "attempts": 0,
+            "last_error": None,
+            "delivered_at": None,
+            "next_attempt_at": None,
+        },
+    },
+}
 _LEAF = "b6a9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"
 _VERIFIER_KEY = "exchange-gateway.local/log+d079f80f+AbG3ex4jqbaxY2Um8mC8VKkQp1wEtF8mPh4Ykm2ob4tz"
 SUCCESS_EXAMPLES: dict[str, Any] = {
-    "ExchangeAccepted": {"exchange_id": EXCHANGE_ID, "categories": _CATEGORIES, "replay": False},
+    "ExchangeAccepted": {
+        "exchange_id": EXCHANGE_ID,
+        "categories": _CATEGORIES,
+        "replay": False,
+        "status": "queued",
+    },
     "ExchangeStatus": _EXCHANGE_STATUS,
     "ExchangePage": {"exchanges": [_EXCHANGE_STATUS], "next_cursor": "4711"},
     "SystemOut": _SYSTEM,
@@ -132,7 +164,47 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
     },
     "ConsistencyProof": {"old_size": 1000, "new_size": 1234, "proof": [_LEAF, _LEAF[::-1]]},
     "VerifierKeys": {"keys": [_VERIFIER_KEY]},
+    "ApprovalOut": _APPROVAL,
+    "ApprovalPage": {"approvals": [_APPROVAL], "next_cursor": None},
     "TransferCount": {"bucket_start": "2026-11-30", "recipient": "crvs-national", "count": 41},
+    "AgreementOut": {
+        "id": "birth-registration",
+        "version": 1,
+        "citation": "birth-registration@v1",
+        "title": "Birth registration of children born to refugees and asylum-seekers",
+        "parties": ["civil-registry", "registration-authority"],
+        "purposes": ["birth-registration"],
+        "categories": ["birth", "family", "identifiers", "identity", "nationality"],
+        "legal_bases": ["consent", "public-interest"],
+        "valid_from": "2024-01-01",
+        "valid_until": None,
+        "onward_transfer": "forbidden",
+        "dpo_approval": False,
+        "origin_exceptions": [],
+        "in_force": True,
+    },
+    "PolicyExplanation": {
+        "allowed": False,
+        "reasons": ["origin.risk_country"],
+        "meanings": {
+            "origin.risk_country": "the destination is controlled by a state where a subject "
+            "is at risk"
+        },
+        "categories": [],
+        "rule": None,
+        "agreement": None,
+        "approval": None,
+        "policy_version": "sha256:2c13cd6db806fb28",
+        "trace": [
+            {
+                "stage": "origin",
+                "rule": "no record goes to a state where its subject is at risk",
+                "outcome": "deny",
+                "detail": "subject ps_015f283b603414888b9729c01f364cbb: embassy-ssd is "
+                "controlled by SSD, one of the subject's risk countries",
+            }
+        ],
+    },
 }
 
 

@@ -35,6 +35,9 @@ from gateway.errors import (
 SUBMISSION = {"x-gateway-submission": True}
 """`openapi_extra` of the route that reads an exchange submission (envelope headers and a
 native message) itself: the document then says what it reads and answers."""
+WHAT_IF = {"x-gateway-what-if": True}
+"""`openapi_extra` of a route that reads a submission only to explain its decision: the
+document says what it reads; its answers are its own."""
 EXCHANGE_ID_HEADER = "X-Exchange-Id"
 
 ENVELOPE_MEANINGS = {
@@ -43,7 +46,12 @@ ENVELOPE_MEANINGS = {
     "`birth-registration-confirmation`.",
     "purpose": "The declared purpose, e.g. `birth-registration`.",
     "legal_basis": "The lawful basis the source relies on.",
-    "agreement": "The id of the data-sharing agreement the exchange falls under.",
+    "agreement": "The id of the data-sharing agreement the exchange falls under; if not "
+    "given, the one agreement in force that covers the exchange (two or more: name one).",
+    "best_interests": "The reference (case number, never the content) of a best-interests "
+    "determination for the children the message is about: needed to trace or return a child, "
+    "or to send a child's data beyond child protection and the asylum authority without a "
+    "guardian's consent.",
     "idempotency_key": "8 to 128 characters, unique per message: a replay with the same body "
     "and envelope answers 200 with the same exchange; with another, 409.",
 }
@@ -68,6 +76,16 @@ def is_submission(operation: dict[str, Any]) -> bool:
     return bool(operation.pop(next(iter(SUBMISSION)), False))
 
 
+def is_what_if(operation: dict[str, Any]) -> bool:
+    """Whether the operation reads a submission to explain it (the mark is taken off)."""
+    return bool(operation.pop(next(iter(WHAT_IF)), False))
+
+
+def document_what_if(operation: dict[str, Any], adapters: AdapterRegistry) -> None:
+    operation["parameters"] = [*operation.get("parameters", []), *_envelope_parameters()]
+    operation["requestBody"] = _native_message(adapters)
+
+
 def document_submission(operation: dict[str, Any], adapters: AdapterRegistry) -> None:
     operation["parameters"] = [*_envelope_parameters(), *operation.get("parameters", [])]
     operation["requestBody"] = _native_message(adapters)
@@ -83,7 +101,25 @@ def document_submission(operation: dict[str, Any], adapters: AdapterRegistry) ->
                 }
             },
         },
-        "202": {**accepted, "description": "Accepted: recorded and queued for delivery."},
+        "202": {
+            **accepted,
+            "description": "Accepted and recorded: queued for delivery (`status` queued), or "
+            "held until the data protection officer approves it (`awaiting-approval`).",
+            "content": {
+                JSON: {
+                    "schema": accepted["content"][JSON]["schema"],
+                    "examples": {
+                        "queued": {"value": SUCCESS_EXAMPLES["ExchangeAccepted"]},
+                        "awaiting-approval": {
+                            "value": {
+                                **SUCCESS_EXAMPLES["ExchangeAccepted"],
+                                "status": "awaiting-approval",
+                            }
+                        },
+                    },
+                }
+            },
+        },
         **_refusals(),
     }
     # Every answer the route gives names its exchange (a replay, the one it replays); the
