@@ -94,6 +94,8 @@ def normalise_country(value: object) -> str:
 def country_codes(value: object) -> frozenset[str]:
     """Return every code a value may mean: one, or each state an ambiguous name may mean."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= 999:  # never written out: a huge one is too long to convert
+            raise UnknownCountryError("unknown country: a numeric code is 0 to 999")
         value = f"{value:03d}"
     if not isinstance(value, str):
         raise UnknownCountryError(f"country must be a code or a name, not {type(value).__name__}")

@@ -22,12 +22,14 @@ RISK_RULE = "a subject's risk country is never a destination"
 JURISDICTION_RULE = "a destination's jurisdiction must be known"
 UNKNOWN_RISK_RULE = "a subject whose risk countries are unknown never goes to a foreign state"
 
-# ICAO 9303 codes for persons without a defined nationality: they describe a person, never
-# the state that controls a system, so a destination claiming one has no known jurisdiction.
-_PERSON_STATUS_CODES = frozenset({"XXA", "XXB", "XXC", "XXX"})
+# A destination's jurisdiction is a state or the UN (ICAO's "UNO", and "UNA" for its
+# specialised agencies). Any other code is no known jurisdiction: a person's status (XXA,
+# XXB, XXC, XXX), an organisation whose members may share what it receives (INTERPOL, the
+# EU), a state that no longer exists, the specimen "Utopia".
+_UN = frozenset({"UNO", "UNA"})
 
 # ICAO codes that are not states but belong to one: British nationals of other kinds are
-# British, and both Kosovo codes mean Kosovo. Folding them in can only add a risk country.
+# British, and XXK means Kosovo. Folding them in can only add a risk country.
 _STATE_OF = {
     "GBD": "GBR",
     "GBN": "GBR",
@@ -35,8 +37,17 @@ _STATE_OF = {
     "GBS": "GBR",
     "GBP": "GBR",
     "XXK": "RKS",
-    "UNK": "RKS",
 }
+
+# "UNK" is ICAO's code for a resident of Kosovo holding a UN (UNMIK) document, and what many
+# systems write for "unknown". Both readings hold: a risk in Kosovo that tells nothing of any
+# other state, as "XXX" tells nothing; never a jurisdiction.
+_MAYBE_UNKNOWN = {"UNK": "RKS"}
+
+# States that no longer exist (ICAO Doc 9303 Part F): a risk in every state that followed
+# (ISO 3166-3: the Netherlands Antilles were divided into BQ, CW and SX; the Neutral Zone
+# between Iraq and Saudi Arabia), as a name of two states is a risk in both.
+_FOLLOWED_BY = {"ANT": ("BES", "CUW", "SXM"), "NTZ": ("IRQ", "SAU")}
 
 _PARENT_OF_HOLDER = frozenset({Relationship.MOTHER, Relationship.FATHER})
 
@@ -126,8 +137,9 @@ def _normalised(code: str | None) -> str | None:
 
 
 def _jurisdiction(request: PolicyRequest) -> str | None:
+    """Return the state (or UN code) controlling the destination; None if it is unknown."""
     code = _normalised(request.destination.jurisdiction)
-    return None if code in _PERSON_STATUS_CODES else code
+    return code if code is not None and (is_state(code) or code in _UN) else None
 
 
 def check_origin(request: PolicyRequest) -> OriginResult:
@@ -177,8 +189,10 @@ def _check_subject(
     who = f"subject {subject.pseudonym}"
     fired: list[RuleFired] = []
     risk: set[str] = set()
+    known = False  # some code tells a state the person is at risk in
     unreadable = False
     ignored: set[str] = set()
+    doubtful: set[str] = set()
     for value in subject.risk_countries:
         try:
             meant = country_codes(value)  # a name of two states is a risk in both
@@ -186,13 +200,25 @@ def _check_subject(
             unreadable = True  # never echo the raw value: it may be free text
             continue
         for code in meant:
-            normalised = _STATE_OF.get(code, code)
-            (risk if is_state(normalised) else ignored).add(normalised)
+            if code in _MAYBE_UNKNOWN:
+                risk.add(_MAYBE_UNKNOWN[code])
+                doubtful.add(code)
+                continue
+            for state in _FOLLOWED_BY.get(code, (_STATE_OF.get(code, code),)):
+                if is_state(state):
+                    risk.add(state)
+                    known = True
+                else:
+                    ignored.add(state)
     if ignored:
         codes = ", ".join(sorted(ignored))
         fired.append(
             RuleFired("origin", RISK_RULE, "info", f"{who}: non-state codes {codes} ignored")
         )
+    if doubtful:
+        codes = ", ".join(sorted(doubtful))
+        detail = f"{who}: {codes} may mean Kosovo or unknown; read as both"
+        fired.append(RuleFired("origin", RISK_RULE, "info", detail))
 
     if jurisdiction in risk:
         detail = f"{who}: destination jurisdiction {jurisdiction} is a risk country"
@@ -203,7 +229,7 @@ def _check_subject(
         detail = f"{who}: a risk country code is not recognised; destination {jurisdiction}"
         fired.append(RuleFired("origin", UNKNOWN_RISK_RULE, "deny", detail))
         return "origin.unknown_risk_countries", fired
-    if not risk and foreign_state:
+    if not known and foreign_state:
         detail = f"{who}: no risk countries known; destination is foreign state {jurisdiction}"
         fired.append(RuleFired("origin", UNKNOWN_RISK_RULE, "deny", detail))
         return "origin.unknown_risk_countries", fired

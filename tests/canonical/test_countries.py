@@ -374,3 +374,17 @@ def test_a_good_country_names_file_loads() -> None:
     assert names["germany"] == {"DEU"}  # an alias may repeat ISO's own name
     assert names["korea"] == {"KOR", "PRK"}
     assert "drc" not in names  # only the given file's names, besides pycountry's
+
+
+@pytest.mark.parametrize(
+    "given", [10**5000, -(10**5000), 1000, -1], ids=["huge", "huge-negative", "1000", "-1"]
+)
+def test_a_number_out_of_range_is_an_unknown_country(given: int) -> None:
+    # A huge one raised Python's ValueError (too long to write out), which callers that
+    # catch UnknownCountryError let through.
+    with pytest.raises(UnknownCountryError, match="a numeric code is 0 to 999"):
+        country_codes(given)
+    with pytest.raises(ValidationError) as caught:
+        Person(ref="p", nationalities=["SYR", given])
+
+    assert caught.value.errors()[0]["loc"] == ("nationalities", 1)

@@ -289,3 +289,75 @@ def test_an_ambiguous_jurisdiction_is_an_unknown_jurisdiction(engine, jurisdicti
 
         assert decision.reasons == ("origin.unknown_jurisdiction",)
         assert decision.rule is None
+
+
+# Holes found while building the property test (test_origin_property.py).
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "reason"),
+    [
+        ("SYR", "origin.unknown_risk_countries"),  # "unknown" says nothing of Syria
+        ("RKS", "origin.risk_country"),  # an UNMIK document says Kosovo
+        ("Kosovo", "origin.risk_country"),
+    ],
+)
+def test_unk_may_mean_unknown_as_well_as_kosovo(engine, jurisdiction, reason) -> None:
+    # Many systems write "UNK" for an unknown nationality; read as Kosovo alone, it let the
+    # person go to any other state.
+    decision = engine.decide(request(jurisdiction=jurisdiction, subjects=[subject(risk=("UNK",))]))
+
+    assert decision.reasons == (reason,)
+    assert "UNK may mean Kosovo or unknown" in str(decision.trace)
+
+
+def test_unk_says_nothing_against_a_known_risk_country() -> None:
+    to_host = check_origin(request(subjects=[subject(risk=("UNK",))]))
+    with_syria = check_origin(request(jurisdiction="TUR", subjects=[subject(risk=("UNK", "SYR"))]))
+
+    assert to_host.reasons == ()
+    assert with_syria.reasons == ()
+
+
+@pytest.mark.parametrize(
+    "jurisdiction",
+    [
+        "UNK",  # Kosovo, or unknown
+        "XPO",  # INTERPOL: its member states read what it receives
+        "EUE",  # the European Union
+        "XOM",  # the Sovereign Military Order of Malta
+        "IAO",  # ICAO
+        "ANT",  # the Netherlands Antilles, a state no longer
+        "NTZ",  # the Neutral Zone, no longer
+        "UTO",  # Utopia, of specimen documents
+    ],
+)
+def test_a_jurisdiction_is_a_state_or_the_un(engine, jurisdiction) -> None:
+    # They passed as "not a state", like the UN: a subject of unknown risk went to them.
+    for risk in (("SYR",), ()):
+        decision = engine.decide(request(jurisdiction=jurisdiction, subjects=[subject(risk=risk)]))
+
+        assert decision.reasons == ("origin.unknown_jurisdiction",)
+
+
+def test_a_un_specialised_agency_is_the_un() -> None:
+    result = check_origin(request(jurisdiction="UNA", subjects=[subject(risk=())]))
+
+    assert result.reasons == ()
+    assert "jurisdiction UNA (not a state)" in result.trace[-1].detail
+
+
+@pytest.mark.parametrize(
+    ("former", "jurisdiction"),
+    [("ANT", "CUW"), ("ANT", "SXM"), ("ANT", "BES"), ("NTZ", "IRQ"), ("NTZ", "SAU")],
+)
+def test_a_former_state_is_a_risk_in_every_state_that_followed(
+    engine, former, jurisdiction
+) -> None:
+    # It was ignored as "not a state": with another risk country known, the person could go
+    # to the state that followed it.
+    risk = (former, "SYR")
+
+    decision = engine.decide(request(jurisdiction=jurisdiction, subjects=[subject(risk=risk)]))
+
+    assert decision.reasons == ("origin.risk_country",)
