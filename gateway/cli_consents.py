@@ -20,8 +20,8 @@ import httpx
 import typer
 
 from gateway.api.schemas import ConsentOut
-from gateway.cli_output import call_gateway, token_or_exit
-from gateway.config import ADMIN_TOKEN_FILE, Settings
+from gateway.cli_output import call_gateway, refused, token_or_exit
+from gateway.config import Settings
 from gateway.errors import GatewayError
 
 consents_app = typer.Typer(
@@ -161,16 +161,7 @@ def _print(answer: httpx.Response, as_json: bool) -> None:
         for line in _in_words(body):
             typer.echo(line)
         raise typer.Exit(0)
-    typer.echo(f"error ({body.get('reason', answer.status_code)}): {body.get('message')}", err=True)
-    for problem in body.get("problems", []):
-        typer.echo(f"  - {problem['location']}: {problem['message']}", err=True)
-    if answer.status_code in (401, 403):
-        typer.echo(
-            "  this needs the administrator's token: check GATEWAY_ADMIN_TOKEN, or "
-            f"{Settings().data_dir / ADMIN_TOKEN_FILE} of the gateway you ask",
-            err=True,
-        )
-    raise typer.Exit(1)
+    refused(answer, body, "admin")
 
 
 def _in_words(consent: dict[str, Any]) -> list[str]:

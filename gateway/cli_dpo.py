@@ -18,8 +18,7 @@ from urllib.parse import quote
 import httpx
 import typer
 
-from gateway.cli_output import call_gateway, exchange_line, token_or_exit
-from gateway.config import DPO_TOKEN_FILE, Settings
+from gateway.cli_output import call_gateway, exchange_line, refused, token_or_exit
 
 dpo_app = typer.Typer(
     no_args_is_help=True,
@@ -232,17 +231,7 @@ def _refused(answer: httpx.Response, as_json: bool = False) -> None:
     if as_json:
         typer.echo(json.dumps(body, indent=2))
         raise typer.Exit(1)
-    reason = body.get("reason", answer.status_code)
-    typer.echo(f"error ({reason}): {body.get('message', '')}", err=True)
-    for problem in body.get("problems", []):
-        typer.echo(f"  - {problem['location']}: {problem['message']}", err=True)
-    if answer.status_code in (401, 403):
-        typer.echo(
-            "  this needs the data protection officer's token: check GATEWAY_DPO_TOKEN, or "
-            f"{Settings().data_dir / DPO_TOKEN_FILE} of the gateway you ask",
-            err=True,
-        )
-    raise typer.Exit(1)
+    refused(answer, body, "dpo")
 
 
 def _print_page(answer: httpx.Response, as_json: bool, none_found: str) -> None:

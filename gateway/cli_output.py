@@ -29,9 +29,11 @@ def answer_in_words(status: int, body: Any, destination: str) -> list[str]:
         return [f"{status_line(status)}: the gateway's answer was not JSON"]
     exchange = body.get("exchange_id", "?")
     if status == 202:
+        then = "queued for delivery"
+        if body.get("status") == "awaiting-approval":
+            then = "held until the data protection officer approves it, then sent"
         lines = [
-            f"{status_line(status)}: exchange {exchange} allowed and queued for delivery to "
-            f"{destination}",
+            f"{status_line(status)}: exchange {exchange} allowed and {then} to {destination}",
             f"  categories sent: {', '.join(body.get('categories', [])) or 'none'}",
         ]
     elif status == 200:
@@ -114,3 +116,26 @@ def token_or_exit(*roles: Literal["dpo", "admin"]) -> str:
         err=True,
     )
     raise typer.Exit(2)
+
+
+ROLE_NAMES = {"dpo": "the data protection officer's", "admin": "the administrator's"}
+
+
+def refused(answer: httpx.Response, body: Any, *roles: Literal["dpo", "admin"]) -> NoReturn:
+    """Say what the gateway refused, every problem, and for 401/403 whose token it needs and
+    where it is; exit 1."""
+    body = body if isinstance(body, dict) else {}
+    typer.echo(
+        f"error ({body.get('reason', answer.status_code)}): {body.get('message', '')}", err=True
+    )
+    for problem in body.get("problems", []):
+        typer.echo(f"  - {problem['location']}: {problem['message']}", err=True)
+    if answer.status_code in (401, 403):
+        settings = Settings()
+        files = {"dpo": DPO_TOKEN_FILE, "admin": ADMIN_TOKEN_FILE}
+        whose = " or ".join(ROLE_NAMES[role] for role in roles)
+        where = " or ".join(
+            f"GATEWAY_{role.upper()}_TOKEN, or {settings.data_dir / files[role]}" for role in roles
+        )
+        typer.echo(f"  this needs {whose} token: check {where} of the gateway you ask", err=True)
+    raise typer.Exit(1)

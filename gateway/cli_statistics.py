@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli_output import call_gateway, token_or_exit
+from gateway.cli_output import call_gateway, refused, token_or_exit
 from gateway.statistics.schemas import DIMENSIONS
 
 statistics_app = typer.Typer(
@@ -67,17 +67,7 @@ def query(
         typer.echo(json.dumps(found, indent=2))
         raise typer.Exit(0 if answer.is_success else 1)
     if not answer.is_success:
-        reason = found.get("reason", answer.status_code)
-        typer.echo(f"error ({reason}): {found.get('message', '')}", err=True)
-        for problem in found.get("problems", []):
-            typer.echo(f"  - {problem['location']}: {problem['message']}", err=True)
-        if answer.status_code in (401, 403):
-            typer.echo(
-                "  this needs the data protection officer's or the administrator's token: "
-                "check GATEWAY_DPO_TOKEN or GATEWAY_ADMIN_TOKEN",
-                err=True,
-            )
-        raise typer.Exit(1)
+        refused(answer, found, "dpo", "admin")
     dimensions = found["query"]["dimensions"]
     for cell in found["cells"]:
         values = "  ".join(f"{d}={cell['values'][d]}" for d in dimensions)

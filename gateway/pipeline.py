@@ -33,7 +33,7 @@ from gateway.approvals import repository as approvals
 from gateway.audit import record as audit_record
 from gateway.audit import repository as audit_log
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Record
-from gateway.canonical import Envelope, Payload, Person
+from gateway.canonical import Envelope, Payload
 from gateway.canonical.json import canonical_json
 from gateway.crypto import BodySealer, Pseudonymiser, sha256_hex
 from gateway.delivery import repository as outbox
@@ -382,15 +382,11 @@ class ExchangeService:
             source=SystemInfo(id=read.source.id, jurisdiction=read.source.jurisdiction),
             destination=SystemInfo(id=destination.id, jurisdiction=destination.jurisdiction),
             subjects=tuple(
-                SubjectFacts(
-                    pseudonym=s.primary,
-                    subject=consent_registry.pseudonym_identifier(s.primary),
-                    risk_countries=persons[s.ref].risk_countries() | remembered[s.ref],
-                    ref=s.ref,
-                    family_links=tuple(persons[s.ref].family_links),
-                    birth_date=_birth_date(persons[s.ref]),
-                    legal_status=persons[s.ref].legal_status,
-                    nationalities=frozenset(persons[s.ref].nationalities),
+                SubjectFacts.of(
+                    persons[s.ref],
+                    s.primary,
+                    consent_registry.pseudonym_identifier(s.primary),
+                    remembered[s.ref],
                 )
                 for s in subjects
             ),
@@ -453,10 +449,6 @@ class ExchangeService:
             destination_jurisdiction=None if destination is None else destination.jurisdiction,
             mapping_version=addressed.mapping_version,
         )
-
-
-def _birth_date(person: Person) -> dt.date | None:
-    return None if person.birth_date is None else person.birth_date.date
 
 
 def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
-from gateway.canonical import Consent, DataCategory, Envelope, FamilyLink, Identifier, LegalStatus
+from gateway.canonical import (
+    Consent,
+    DataCategory,
+    Envelope,
+    FamilyLink,
+    Identifier,
+    LegalStatus,
+    Person,
+)
 
 Stage = Literal["origin", "rules", "agreement", "consent", "children", "approval", "default"]
 Outcome = Literal["allow", "deny", "info"]
@@ -45,6 +53,23 @@ class SubjectFacts:
     birth_date: dt.date | None = field(default=None, repr=False)
     legal_status: LegalStatus | None = None
     nationalities: frozenset[str] = frozenset()  # as stated in this message
+
+    @classmethod
+    def of(
+        cls, person: Person, pseudonym: str, subject: Identifier, remembered: frozenset[str]
+    ) -> SubjectFacts:
+        """Return what the policy needs of a person read from a message, with what the
+        gateway remembered of their risk countries."""
+        return cls(
+            pseudonym=pseudonym,
+            subject=subject,
+            risk_countries=person.risk_countries() | remembered,
+            ref=person.ref,
+            family_links=tuple(person.family_links),
+            birth_date=None if person.birth_date is None else person.birth_date.date,
+            legal_status=person.legal_status,
+            nationalities=frozenset(person.nationalities),
+        )
 
 
 @dataclass(frozen=True)

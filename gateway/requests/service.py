@@ -334,14 +334,12 @@ class SpecificRequests:
         person = fetched.person
         known = Known(connection, [], subjects)
         recalled = known.recalled()
-        facts = SubjectFacts(
-            pseudonym=subjects[0].primary,
-            subject=consent_registry.pseudonym_identifier(subjects[0].primary),
-            risk_countries=person.risk_countries() | by_ref(subjects, recalled)[person.ref],
-            ref=person.ref,
-            birth_date=None if person.birth_date is None else person.birth_date.date,
-            legal_status=person.legal_status,
-            nationalities=frozenset(person.nationalities),
+        primary = subjects[0].primary
+        facts = SubjectFacts.of(
+            person,
+            primary,
+            consent_registry.pseudonym_identifier(primary),
+            by_ref(subjects, recalled)[person.ref],
         )
         decision = self.policy.decide(self._policy_request(read, known, subjects, facts))
         learnt = dict(zip((s.ref for s in subjects), decision.risk_countries, strict=True))
