@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser run test test-sqlite test-postgres lint bench bench-log bench-policy demo clean
+.PHONY: install browser nginx run test test-sqlite test-postgres lint bench bench-log bench-policy bench-delivery demo clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ browser:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; }
 
+## Debian's nginx, the local stack's reverse proxy (gateway stack up; tests/test_stack.py).
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nginx; }
+
 ## Start the gateway on the embedded default (SQLite in ./var) with demo systems.
 run: install
 	$(BIN)/gateway serve --demo
@@ -36,16 +43,16 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test-sqlite: install browser
+test-sqlite: install browser nginx
 	$(BIN)/python -m pytest -q
 
-test-postgres: install browser
+test-postgres: install browser nginx
 	GATEWAY_TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -q
 
 ## Lint, then the whole suite on SQLite and on PostgreSQL at once (one core each; the tests
 ## that need a fixed port take a lock): both run, both logs are printed (build/test-*.log), and
 ## it fails if either fails.
-test: lint browser
+test: lint browser nginx
 	@mkdir -p build; sqlite=0; postgres=0; \
 	$(MAKE) --no-print-directory test-sqlite > build/test-sqlite.log 2>&1 & s=$$!; \
 	$(MAKE) --no-print-directory test-postgres > build/test-postgres.log 2>&1 & p=$$!; \
@@ -62,6 +69,11 @@ bench: install
 bench-log: install
 	$(BIN)/python -m bench.log_append --entries 1000000
 	$(BIN)/python -m bench.log_verify
+
+## Delivery: deliveries/s of one worker next to bare POSTs; end-to-end exchanges/s, PostgreSQL
+## with two API processes and two workers next to one SQLite process. Needs Redis (db 9).
+bench-delivery: install
+	$(BIN)/python -m bench.delivery
 
 ## The rule set: decisions/s at 10, 10,000 and 100,000 rules next to pycasbin; load time.
 bench-policy: install

@@ -14,15 +14,21 @@ import typer
 
 from gateway.cli_audit import audit_app
 from gateway.cli_consents import consents_app
+from gateway.cli_dead_letters import dead_letters_app
 from gateway.cli_dpo import dpo_app
+from gateway.cli_keys import keys_app
 from gateway.cli_output import (
     answer_in_words,
     call_gateway,
     exchange_line,
+    fail,
     json_or_none,
     token_or_exit,
 )
+from gateway.cli_secrets import secrets_app
+from gateway.cli_stack import stack_app
 from gateway.cli_statistics import statistics_app
+from gateway.cli_worker import migrate, worker
 from gateway.config import Settings
 from gateway.envelope import to_headers
 from gateway.errors import GatewayError
@@ -39,6 +45,12 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(dpo_app, name="dpo")
 app.add_typer(consents_app, name="consents")
 app.add_typer(statistics_app, name="statistics")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(stack_app, name="stack")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(keys_app, name="keys")
+app.command()(worker)
+app.command()(migrate)
 
 DEMO_PORTS = (8101, 8102, 8103)  # proGres, civil registry, embassy stand-ins
 Destination = Annotated[str, typer.Option("--to", help="Destination system id.")]
@@ -80,13 +92,6 @@ def _envelope(
     )
 
 
-def _fail(error: GatewayError) -> None:
-    typer.echo(f"error ({error.reason}): {error.message}", err=True)
-    for problem in error.problems:
-        typer.echo(f"  - {problem.location}: {problem.message}", err=True)
-    raise typer.Exit(2)
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -106,7 +111,7 @@ def serve(
     try:
         runtime = Runtime.build(settings)
     except GatewayError as error:
-        _fail(error)
+        fail(error)
     if demo:
         from gateway.demo.flow import DemoEnvironment
 
@@ -116,7 +121,7 @@ def serve(
         serve_http(runtime, host, port, workers)
     except GatewayError as error:
         runtime.close()
-        _fail(error)
+        fail(error)
 
 
 @app.command()
@@ -218,7 +223,7 @@ def adapters() -> None:
     try:
         registry = installed_adapters()
     except GatewayError as error:
-        _fail(error)
+        fail(error)
     for name in registry.names():
         adapter = registry.get(name)
         typer.echo(name)
@@ -250,13 +255,13 @@ def explain(
     try:
         runtime = Runtime.build(Settings())
     except GatewayError as error:
-        _fail(error)
+        fail(error)
     try:
         headers = _envelope(to, type_, purpose, basis, agreement, "explain-only", best_interests)
         headers["Content-Type"] = content_type
         decision = runtime.exchanges.explain(source, headers, message.read_bytes())
     except GatewayError as error:
-        _fail(error)
+        fail(error)
     finally:
         runtime.close()  # its database connections, which nothing else would close
     for fired in decision.trace:
@@ -281,7 +286,7 @@ def agreements() -> None:
     try:
         book = PolicyEngine(Settings().policy_dir).agreements
     except GatewayError as error:
-        _fail(error)
+        fail(error)
     now = utc_now()
     for agreement in book.all():
         state = "in force" if book.current(agreement.id, now) == agreement else "not in force"

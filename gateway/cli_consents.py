@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import httpx
 import typer
 
 from gateway.api.schemas import ConsentOut
-from gateway.cli_output import call_gateway, refused, token_or_exit
+from gateway.cli_output import call_as, path_segment, refused
 from gateway.config import Settings
 from gateway.errors import GatewayError
 
@@ -85,19 +84,19 @@ def grant(
         body |= {"granted_by": "guardian", "guardian_relationship": guardian}
     if child_views is not None:
         body["child_views"] = child_views
-    _print(_ask(url, "POST", "/consents", json=body), as_json)
+    _print(call_as("admin", url, "POST", "/consents", json=body), as_json)
 
 
 @consents_app.command("show")
 def show(consent_id: ConsentId, url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
     """Show a consent: who granted it, what relied on it, and once withdrawn, its notices."""
-    _print(_ask(url, "GET", f"/consents/{_segment(consent_id)}"), as_json)
+    _print(call_as("admin", url, "GET", f"/consents/{path_segment(consent_id)}"), as_json)
 
 
 @consents_app.command("withdraw")
 def withdraw(consent_id: ConsentId, url: Url = DEFAULT_URL, as_json: AsJson = False) -> None:
     """Withdraw a consent: later transfers are denied, and each recipient is told."""
-    _print(_ask(url, "POST", f"/consents/{_segment(consent_id)}/withdraw"), as_json)
+    _print(call_as("admin", url, "POST", f"/consents/{path_segment(consent_id)}/withdraw"), as_json)
 
 
 @consents_app.command("list")
@@ -136,16 +135,6 @@ def list_consents(
     if not consents:
         typer.echo("no consent matches", err=True)
     raise typer.Exit(0 if consents else 1)
-
-
-def _segment(consent_id: str) -> str:
-    """Quote an id for the path: whatever was typed, it stays one segment."""
-    return quote(consent_id, safe="")
-
-
-def _ask(url: str, method: str, path: str, **request: Any) -> httpx.Response:
-    headers = {"Authorization": f"Bearer {token_or_exit('admin')}"}
-    return call_gateway(url, method, path, headers=headers, **request)
 
 
 def _print(answer: httpx.Response, as_json: bool) -> None:

@@ -13,12 +13,11 @@ import io
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import httpx
 import typer
 
-from gateway.cli_output import call_gateway, exchange_line, refused, token_or_exit
+from gateway.cli_output import call_as, exchange_line, exit_if_refused, path_segment
 
 dpo_app = typer.Typer(
     no_args_is_help=True,
@@ -72,7 +71,9 @@ def exchanges(
         limit=limit,
         cursor=cursor,
     )
-    _print_page(_ask(url, "GET", "/dpo/exchanges", params=params), as_json, "no exchange matches")
+    _print_page(
+        call_as("dpo", url, "GET", "/dpo/exchanges", params=params), as_json, "no exchange matches"
+    )
 
 
 @dpo_app.command("subject")
@@ -97,7 +98,7 @@ def subject(
     body = _filters(
         scheme=scheme, value=value, since=since, until=until, limit=limit, cursor=cursor
     )
-    answer = _ask(url, "POST", "/dpo/subjects/history", json=body)
+    answer = call_as("dpo", url, "POST", "/dpo/subjects/history", json=body)
     _print_page(answer, as_json, "no exchange about this person")
 
 
@@ -114,14 +115,14 @@ def register(
     """The transfer register of a period: one line per recipient, purpose, basis and data."""
     params = _filters(since=since, until=until)
     if csv_file is not None:
-        answer = _ask(url, "GET", "/dpo/register.csv", params=params)
-        _refused(answer)
+        answer = call_as("dpo", url, "GET", "/dpo/register.csv", params=params)
+        exit_if_refused(answer, False, "dpo")
         csv_file.write_bytes(answer.content)
         lines = len(list(csv.reader(io.StringIO(answer.text)))) - 1  # less the header row
         typer.echo(f"wrote {lines} register lines to {csv_file}")
         raise typer.Exit(0)
-    answer = _ask(url, "GET", "/dpo/register", params=params)
-    _refused(answer, as_json)
+    answer = call_as("dpo", url, "GET", "/dpo/register", params=params)
+    exit_if_refused(answer, as_json, "dpo")
     entries = answer.json()
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
@@ -152,10 +153,10 @@ def denials(
     as_json: AsJson = False,
 ) -> None:
     """Denials of a period: how many for each reason and recipient, and the latest ones."""
-    answer = _ask(
-        url, "GET", "/dpo/denials", params=_filters(since=since, until=until, limit=limit)
+    answer = call_as(
+        "dpo", url, "GET", "/dpo/denials", params=_filters(since=since, until=until, limit=limit)
     )
-    _refused(answer, as_json)
+    exit_if_refused(answer, as_json, "dpo")
     report = answer.json()
     if as_json:
         typer.echo(json.dumps(report, indent=2))
@@ -202,40 +203,16 @@ def export(
         cursor=cursor,
     )
     path = "/dpo/exchanges.csv" if format_ == "csv" else "/dpo/exchanges.fhir"
-    answer = _ask(url, "GET", path, params=params)
-    _refused(answer)
+    answer = call_as("dpo", url, "GET", path, params=params)
+    exit_if_refused(answer, False, "dpo")
     out.write_bytes(answer.content)
     typer.echo(f"wrote {answer.headers.get('X-Export-Count', '?')} exchanges to {out}")
     if (more := answer.headers.get("X-Export-Next-Cursor")) is not None:
         typer.echo(f"the export was cut at its limit: for the next part, add --cursor {more}")
 
 
-def _token() -> str:
-    return token_or_exit("dpo")
-
-
-def _ask(url: str, method: str, path: str, **request: Any) -> httpx.Response:
-    """Call the gateway as the DPO; if it cannot be reached, say how to start it (exit 2)."""
-    headers = {"Authorization": f"Bearer {_token()}"}
-    return call_gateway(url, method, path, headers=headers, **request)
-
-
-def _refused(answer: httpx.Response, as_json: bool = False) -> None:
-    """If the gateway refused, say what it said, with what to try next, and exit 1."""
-    if answer.is_success:
-        return
-    try:
-        body = answer.json()
-    except ValueError:
-        body = {"reason": "unknown", "message": answer.text[:200]}
-    if as_json:
-        typer.echo(json.dumps(body, indent=2))
-        raise typer.Exit(1)
-    refused(answer, body, "dpo")
-
-
 def _print_page(answer: httpx.Response, as_json: bool, none_found: str) -> None:
-    _refused(answer, as_json)
+    exit_if_refused(answer, as_json, "dpo")
     page = answer.json()
     if as_json:
         typer.echo(json.dumps(page, indent=2))
@@ -273,8 +250,8 @@ def approvals_list(
 ) -> None:
     """List held exchanges: those waiting for a decision, by default."""
     params = _filters(state=state, limit=limit, cursor=cursor)
-    answer = _ask(url, "GET", "/dpo/approvals", params=params)
-    _refused(answer, as_json)
+    answer = call_as("dpo", url, "GET", "/dpo/approvals", params=params)
+    exit_if_refused(answer, as_json, "dpo")
     page = answer.json()
     if as_json:
         typer.echo(json.dumps(page, indent=2))
@@ -305,7 +282,9 @@ def approvals_show(
     exchange_id: ExchangeId, url: Url = DEFAULT_URL, as_json: AsJson = False
 ) -> None:
     """Show a held exchange: why it waits, what it is, and what was decided (never its body)."""
-    _print_approval(_ask(url, "GET", f"/dpo/approvals/{_quoted(exchange_id)}"), as_json)
+    _print_approval(
+        call_as("dpo", url, "GET", f"/dpo/approvals/{path_segment(exchange_id)}"), as_json
+    )
 
 
 @approvals_app.command("approve")
@@ -318,8 +297,8 @@ def approvals_approve(
     as_json: AsJson = False,
 ) -> None:
     """Approve a held exchange: it is queued for delivery."""
-    path = f"/dpo/approvals/{_quoted(exchange_id)}/approve"
-    _print_approval(_ask(url, "POST", path, json=_filters(reason=reason)), as_json)
+    path = f"/dpo/approvals/{path_segment(exchange_id)}/approve"
+    _print_approval(call_as("dpo", url, "POST", path, json=_filters(reason=reason)), as_json)
 
 
 @approvals_app.command("reject")
@@ -333,17 +312,12 @@ def approvals_reject(
     as_json: AsJson = False,
 ) -> None:
     """Reject a held exchange: it is never sent, and its message is erased."""
-    path = f"/dpo/approvals/{_quoted(exchange_id)}/reject"
-    _print_approval(_ask(url, "POST", path, json={"reason": reason}), as_json)
-
-
-def _quoted(exchange_id: str) -> str:
-    """An id as one path segment, whatever it holds (the gateway answers 404 to a bad one)."""
-    return quote(exchange_id, safe="")
+    path = f"/dpo/approvals/{path_segment(exchange_id)}/reject"
+    _print_approval(call_as("dpo", url, "POST", path, json={"reason": reason}), as_json)
 
 
 def _print_approval(answer: httpx.Response, as_json: bool) -> None:
-    _refused(answer, as_json)
+    exit_if_refused(answer, as_json, "dpo")
     approval = answer.json()
     if as_json:
         typer.echo(json.dumps(approval, indent=2))

@@ -6,13 +6,16 @@ The words are for a person at a terminal; `--json` gives the answer itself, for 
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any, Literal, NoReturn
+from urllib.parse import quote
 
 import httpx
 import typer
 
 from gateway.config import ADMIN_TOKEN_FILE, DPO_TOKEN_FILE, Settings
+from gateway.errors import GatewayError
 from gateway.policy.reasons import in_words
 
 
@@ -119,6 +122,42 @@ def token_or_exit(*roles: Literal["dpo", "admin"]) -> str:
 
 
 ROLE_NAMES = {"dpo": "the data protection officer's", "admin": "the administrator's"}
+
+
+def path_segment(value: str) -> str:
+    """Quote an id for a URL path: whatever was typed, it stays one segment (the gateway
+    answers 404 to a bad one)."""
+    return quote(value, safe="")
+
+
+def call_as(
+    role: Literal["dpo", "admin"], url: str, method: str, path: str, **request: Any
+) -> httpx.Response:
+    """Call the gateway with the role's token; if it cannot be reached, say so (exit 2)."""
+    headers = {"Authorization": f"Bearer {token_or_exit(role)}"}
+    return call_gateway(url, method, path, headers=headers, **request)
+
+
+def exit_if_refused(answer: httpx.Response, as_json: bool, role: Literal["dpo", "admin"]) -> None:
+    """If the gateway refused, say what it said (or print it as JSON) and exit 1."""
+    if answer.is_success:
+        return
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {"reason": "unknown", "message": answer.text[:200]}
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+        raise typer.Exit(1)
+    refused(answer, body, role)
+
+
+def fail(error: GatewayError) -> NoReturn:
+    """Say why the gateway could not start or act, every problem; exit 2."""
+    typer.echo(f"error ({error.reason}): {error.message}", err=True)
+    for problem in error.problems:
+        typer.echo(f"  - {problem.location}: {problem.message}", err=True)
+    raise typer.Exit(2)
 
 
 def refused(answer: httpx.Response, body: Any, *roles: Literal["dpo", "admin"]) -> NoReturn:

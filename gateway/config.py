@@ -83,6 +83,24 @@ class Settings(BaseSettings):
     delivery_lease_renew_seconds: float | None = Field(default=None, gt=0)
     # Destinations sent to at once by each process's relay (one thread each).
     delivery_threads: int = Field(default=8, gt=0)
+    # Outbox bodies are sealed under the key of this generation, derived from the master
+    # secret (gateway/delivery/bodies.py): raising it rotates the sealing key without changing
+    # the master, from which pseudonyms derive and which must never change. Every earlier
+    # generation still opens; `gateway keys rotate` re-seals what they sealed. A dead
+    # letter's body is erased this many days after its last attempt, its record kept
+    # (`gateway dead-letters purge`; docs/dead-letters.md).
+    body_key_generation: int = Field(default=1, ge=1, le=1000)
+    dead_letter_retention_days: int = Field(default=30, gt=0)
+    # Celery delivery (gateway/delivery/tasks.py, docs/delivery.md): with a broker (redis://
+    # or amqp://; it may hold a password), serving processes deliver nothing themselves but
+    # publish a task after each commit, and `gateway worker` delivers. A task runs at most the
+    # time limit (its worker process is then killed and the message's lease runs out), which
+    # must stay under the broker's acknowledgement timeout: Redis's visibility timeout (set
+    # from this) or RabbitMQ's consumer_timeout (the server's; 30 min by default). Checked at
+    # start-up. The outbox stays the source of truth: a lost task is published again.
+    broker_url: SecretStr | None = None
+    task_time_limit_seconds: float = Field(default=300.0, gt=0)
+    broker_ack_timeout_seconds: float = Field(default=1800.0, gt=0)
     # The exchange log (gateway/audit/log.py): its origin, the first line of every checkpoint
     # and the name of its signing key (no space, no "+"; keep it for the log's life), and how
     # often each process's appender seals what has committed (the most the log lags).
@@ -115,10 +133,22 @@ class Settings(BaseSettings):
     # Aggregate statistics (gateway/statistics/): no count under this is ever answered. At
     # least 3: in a cell of two, each person learns the other's every counted attribute.
     statistics_min_cell: int = Field(default=5, ge=3)
+    # GET /metrics (gateway/api/metrics.py, docs/metrics.md) is the administrator's: no
+    # personal data, but destinations and volumes are operational information. True opens it
+    # to any caller, for a Prometheus scraping over a private network. (Several processes'
+    # counts are summed through PROMETHEUS_MULTIPROC_DIR, prometheus_client's own variable.)
+    metrics_public: bool = False
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    def existing_master_secret(self) -> bytes | None:
+        """Return the master secret if one is set or was made, never making one (workers)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        return path.read_text().strip().encode() if path.is_file() else None
 
     def master_secret(self) -> bytes:
         """Return the master secret, creating the embedded key file on first use."""

@@ -29,6 +29,7 @@ from adapters.contract import CONTENT_TYPE, Rendered, check_content_type
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
+from gateway import metrics
 from gateway.approvals import repository as approvals
 from gateway.audit import record as audit_record
 from gateway.audit import repository as audit_log
@@ -176,7 +177,12 @@ class ExchangeService:
         else:
             read = self.parse(received)
         # 3.-6. decide, minimise, render, record (and queue), in a batch's transaction
-        outcome = await self.writes.run(read)
+        try:
+            outcome = await self.writes.run(read)
+        except GatewayError as error:
+            if error.exchange_id == received.exchange_id:  # recorded as invalid, not a replay
+                metrics.exchange_decided(INVALID, [error.reason])
+            raise
         return self.deliver(outcome)  # 7. deliver, once committed
 
     def receive(self, inbound: Inbound) -> Received:
@@ -252,12 +258,14 @@ class ExchangeService:
     def deliver(self, outcome: Accepted | Denied) -> Accepted:
         """Answer a committed outcome; wake the relay for an exchange newly accepted."""
         if isinstance(outcome, Denied):
+            metrics.exchange_decided(DENIED, outcome.reasons)
             denied = PolicyDeniedError(
                 "the exchange is denied by policy", outcome.hints, reasons=list(outcome.reasons)
             )
             denied.exchange_id = outcome.exchange_id
             raise denied
         if not outcome.replay:
+            metrics.exchange_decided(ALLOWED)
             self.on_accepted()
         return outcome
 

@@ -14,14 +14,16 @@ from gateway.audit.views import DpoViews
 from gateway.config import Settings
 from gateway.consent_notices import Notices
 from gateway.consents import CHILD_VIEWS_KEY, Consents
-from gateway.crypto import AesGcmSealer, Keyring, Pseudonymiser, derive_key
+from gateway.crypto import BodySealer, Keyring, Pseudonymiser, Sealer, derive_key
+from gateway.dead_letters.retention import purge_expired
+from gateway.dead_letters.service import DeadLetters
 from gateway.delivery import repository as outbox
 from gateway.delivery.bodies import seal_plaintext_rows
-from gateway.delivery.lease import LeasePolicy
 from gateway.delivery.outbox import OutboxRelay
-from gateway.delivery.relay import BackgroundRelay
-from gateway.delivery.retry import RetryPolicy
-from gateway.delivery.transport import HttpTransport, Transport
+from gateway.delivery.publisher import Publisher
+from gateway.delivery.relay import BackgroundRelay, Dispatcher
+from gateway.delivery.transport import Transport
+from gateway.delivery.worker import DELIVER, app, check_time_limits, configure
 from gateway.pipeline import ExchangeService
 from gateway.policy import PolicyEngine
 from gateway.requests.limits import TokenBuckets
@@ -51,9 +53,10 @@ class Runtime:
     views: DpoViews
     statistics: Statistics
     approvals: Approvals
+    dead_letters: DeadLetters
     relay: OutboxRelay
-    sealer: AesGcmSealer
-    bodies: Keyring
+    sealer: Sealer
+    bodies: BodySealer
     pseudonymiser: Pseudonymiser
     clock: Callable[[], dt.datetime]
     log: TransparencyLog
@@ -69,11 +72,9 @@ class Runtime:
         clock: Callable[[], dt.datetime] = utc_now,
     ) -> Runtime:
         """Connect, migrate, load adapters and policy; everything broken fails here, at start."""
-        leases = LeasePolicy.for_timeout(
-            settings.delivery_lease_seconds,
-            settings.delivery_lease_renew_seconds,
-            settings.delivery_timeout_seconds,
-        )
+        OutboxRelay.lease_policy(settings)  # incoherent settings: refused before anything opens
+        if settings.broker_url is not None:
+            check_time_limits(settings)
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         db = Database.connect(settings.resolved_database_url)
         migrate(db.engine)
@@ -81,27 +82,13 @@ class Runtime:
         # Made now, so the operator and the DPO can find them before first use.
         settings.resolved_admin_token()
         settings.resolved_dpo_token()
-        sealer = AesGcmSealer(derive_key(master, "seal-outbound-credentials"))
-        bodies = Keyring.derive([master], "seal-outbox-bodies")
+        relay = OutboxRelay.from_settings(settings, db, master, transport, clock)
+        sealer, bodies = relay.sealer, relay.bodies
         seal_plaintext_rows(db, bodies)
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine(settings.policy_dir, origin_exceptions=settings.origin_exceptions)
         adapters_in_use = adapters or installed_adapters()
         directory = Directory(db, settings.registry_cache_seconds)
-        relay = OutboxRelay(
-            db,
-            transport or HttpTransport(settings.delivery_timeout_seconds),
-            sealer,
-            RetryPolicy(
-                max_attempts=settings.delivery_max_attempts,
-                base_seconds=settings.delivery_backoff_base_seconds,
-                max_seconds=settings.delivery_backoff_max_seconds,
-            ),
-            clock,
-            bodies=bodies,
-            leases=leases,
-            threads=settings.delivery_threads,
-        )
         runtime = cls(
             settings=settings,
             db=db,
@@ -149,6 +136,7 @@ class Runtime:
             views=DpoViews(db, pseudonymiser, settings),
             statistics=Statistics(db, settings.statistics_min_cell, clock, policy.rules.groups_of),
             approvals=Approvals(db, clock),
+            dead_letters=DeadLetters(db, clock),
             log=TransparencyLog(db, master, settings.log_origin, clock),
             relay=relay,
             sealer=sealer,
@@ -157,16 +145,34 @@ class Runtime:
             clock=clock,
         )
         runtime.approvals.on_rejected = relay.note_erased
+        runtime.dead_letters.on_erased = relay.note_erased
         return runtime
 
     def start_relay(self) -> None:
-        """Drain the outbox in a background thread, woken by every accepted exchange."""
+        """Drain the outbox in a background thread, woken by every accepted exchange.
+
+        With a broker, the thread publishes tasks for the workers instead of sending.
+        """
         if self.background is None:
-            self.background = BackgroundRelay(self.relay, self.settings.relay_interval_seconds)
+            self.background = BackgroundRelay(
+                self._dispatcher(), self.settings.relay_interval_seconds, self._purge_expired
+            )
             self.exchanges.on_accepted = self.background.wake
             self.consents.on_withdrawn = self.background.wake  # its notices, once committed
             self.approvals.on_approved = self.background.wake
+            self.dead_letters.on_replayed = self.background.wake
             self.background.start()
+
+    def _purge_expired(self) -> None:
+        """Erase dead letters' bodies kept past the retention period (their records stay)."""
+        if purge_expired(self.db, self.settings, self.clock()):
+            self.relay.note_erased()
+
+    def _dispatcher(self) -> Dispatcher:
+        if self.settings.broker_url is None:
+            return self.relay
+        configure(app, self.settings)
+        return Publisher(self.db, app, DELIVER, self.clock)
 
     def start_log_appender(self) -> None:
         """Seal committed exchange records into the log in a background thread."""
@@ -185,8 +191,7 @@ class Runtime:
             self.appender.stop()
             self.appender = None
         if self.background is not None:
-            self.background.stop()  # closes the relay too
+            self.background.stop()
             self.background = None
-        else:
-            self.relay.close()
+        self.relay.close()
         self.db.dispose()

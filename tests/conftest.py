@@ -1,8 +1,11 @@
-"""Shared fixtures: a fresh database per test (SQLite or PostgreSQL), settings, a live gateway.
+"""Shared fixtures: a migrated, empty database per test (SQLite or PostgreSQL), settings, a live
+gateway.
 
 Set GATEWAY_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
-the whole suite on PostgreSQL; each test then gets an emptied schema. With CI=true a database
-that cannot be reached fails the run: nothing is skipped.
+the whole suite on PostgreSQL; each test then gets that database emptied. Migrations run once
+a run (tests/fixtures/databases.py); a test marked `fresh_schema` gets a new, unmigrated
+database instead. With CI=true a database that cannot be reached fails the run: nothing is
+skipped.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from gateway.config import Settings
 from gateway.demo.server import ServedGateway
 from gateway.runtime import Runtime
-from gateway.store.db import Database, migrate
+from gateway.store.db import Database
+from tests.fixtures.databases import FRESH_SCHEMA, MigratedPostgres, SqliteTemplate
 
 pytest_plugins = ["tests.fixtures.browser"]  # browser, page, elsewhere
 
@@ -26,45 +29,63 @@ POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 
 # Tests of pure code: parsing, mapping, the canonical model and the policy engine. On
 # PostgreSQL they would only run again unchanged, so that pass runs just those of them that
-# ask for the database under test. Every other test runs in both passes.
+# ask for the database under test. Tests marked `broker` (Celery workers on a real broker,
+# the local stack) run on a database server of their own whatever the pass: the PostgreSQL
+# pass runs them, the SQLite pass leaves them out. Every other test runs in both passes.
 DATABASE_FREE = ("tests/canonical/", "tests/adapters/", "tests/policy/")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, leave out the pure tests that never touch the database."""
-    if POSTGRES_URL is None:
-        return
+    """Leave out, on PostgreSQL, the pure tests; on SQLite, the tests marked `broker`."""
     kept, deselected = [], []
     for item in items:
-        pure = item.nodeid.startswith(DATABASE_FREE)
-        uses_database = "database_url" in getattr(item, "fixturenames", ())
-        (deselected if pure and not uses_database else kept).append(item)
+        if POSTGRES_URL is None:
+            left_out = item.get_closest_marker("broker") is not None
+        else:
+            pure = item.nodeid.startswith(DATABASE_FREE)
+            left_out = pure and "database_url" not in getattr(item, "fixturenames", ())
+        (deselected if left_out else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[MigratedPostgres]:
+    assert POSTGRES_URL is not None
+    database = MigratedPostgres(POSTGRES_URL)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database, at the newest migration and empty; new and unmigrated if the test
+    is marked `fresh_schema` (an empty schema on PostgreSQL, no file yet on SQLite)."""
+    fresh = request.node.get_closest_marker(FRESH_SCHEMA) is not None
     if POSTGRES_URL:
-        _reset_postgres(POSTGRES_URL)
+        postgres: MigratedPostgres = request.getfixturevalue("migrated_postgres")
+        if fresh:
+            postgres.fresh()
+        else:
+            postgres.empty()
         return POSTGRES_URL
-    return f"sqlite:///{tmp_path / 'gateway.db'}"
+    path = tmp_path / "gateway.db"
+    if not fresh:
+        template: SqliteTemplate = request.getfixturevalue("sqlite_template")
+        template.copy_to(path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    """A migrated database, disposed of after the test."""
+    """The test's database, disposed of after the test."""
     database = Database.connect(database_url)
-    migrate(database.engine)
     yield database
     database.dispose()
 

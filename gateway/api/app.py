@@ -14,12 +14,14 @@ from starlette.requests import ClientDisconnect
 from gateway.api import (
     agreements,
     consents,
+    dead_letters,
     dpo,
     edge,
     errors,
     exchanges,
     health,
     log,
+    metrics,
     openapi,
     policy,
     requests,
@@ -93,6 +95,8 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         statistics,
         requests,
         policy,
+        dead_letters,
+        metrics,
     ):
         app.include_router(module.router)
     app.include_router(console_router, include_in_schema=False)  # the DPO's web console

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from adapters.contract import CONTENT_TYPE
+from gateway import metrics
 from gateway.api.deps import AdminOrDpoDep, CallerDep, RuntimeDep, bearer, runtime_of
 from gateway.api.openapi import SUBMISSION, refusal
 from gateway.api.schemas import ExchangeAccepted
@@ -60,6 +61,7 @@ async def read_body(request: Request, settings: Settings) -> bytes:
     ),
     openapi_extra=SUBMISSION,  # it reads its headers and body itself: documented by openapi.py
 )
+@metrics.timed_submission  # from its call to its answer, by status
 async def submit(request: Request) -> Any:
     # No dependency for FastAPI to solve on the busiest route, and the answer serialised by
     # pydantic straight to bytes.

@@ -17,12 +17,13 @@ import threading
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from gateway.delivery.repository import PENDING
 from gateway.errors import ConfigurationError, Problem
 from gateway.store.db import Database
-from gateway.store.models import OutboxMessage
+from gateway.store.models import OutboxMessage, System
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,42 @@ class Claimed:
     destination: str
 
 
+def is_free(now: dt.datetime) -> ColumnElement[bool]:
+    """No live lease holds the message."""
+    return or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+
+
+def ready_destinations(
+    session: Session, now: dt.datetime, limit: int, skip: Collection[str] = ()
+) -> list[str]:
+    """Return destinations with a message ready to send, the longest waiting first.
+
+    Why "ready" is more than "due": a destination receives its messages in acceptance order.
+    Its first message that may go now must come before its first one waiting for a later
+    attempt, and none of its messages may be held under a live lease (being sent). One pass
+    over the pending messages, grouped by destination.
+    """
+    due_and_free = and_(OutboxMessage.next_attempt_at <= now, is_free(now))
+    first_ready = func.min(case((due_and_free, OutboxMessage.id)))
+    first_waiting = func.min(case((OutboxMessage.next_attempt_at > now, OutboxMessage.id)))
+    sending = func.max(case((OutboxMessage.lease_until >= now, 1), else_=0))
+    query = (
+        select(OutboxMessage.destination)
+        .where(OutboxMessage.status == PENDING)
+        .group_by(OutboxMessage.destination)
+        .having(
+            sending == 0,
+            first_ready.is_not(None),
+            or_(first_waiting.is_(None), first_ready < first_waiting),
+        )
+        .order_by(first_ready)
+        .limit(limit)
+    )
+    if skip:
+        query = query.where(OutboxMessage.destination.not_in(skip))
+    return list(session.scalars(query))
+
+
 def claim(
     db: Database,
     token: str,
@@ -85,26 +122,39 @@ def claim(
     lease_seconds: float,
     limit: int,
     skip: Collection[str] = (),
+    only: str | None = None,
 ) -> list[Claimed]:
-    """Lease up to `limit` due messages under `token`, leaving out `skip` destinations."""
-    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
-    due = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now, free)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL: pass over rows another relay takes
-    )
-    if skip:
-        due = due.where(OutboxMessage.destination.not_in(skip))
+    """Lease up to `limit` ready messages of each ready destination under `token`.
+
+    Leaves out the `skip` destinations; with `only`, claims that destination's alone. Counts
+    an attempt for each message claimed.
+
+    Why the destination's row is locked: claims of one destination must follow each other,
+    or two relays could each see the other's messages unleased and one overtake the other.
+    On PostgreSQL a claim locks the rows of the destinations it takes (FOR UPDATE SKIP
+    LOCKED: a destination being claimed by another relay is passed over, not waited for);
+    SQLite runs one writing transaction at a time. Why an attempt is counted at the claim:
+    a message that kills its sender every time must still run out of attempts, and a broker
+    that redelivers a lost task does not count (`release` gives back the unsent).
+    """
     with db.unit_of_work() as session:
-        ids = list(session.scalars(due))
+        wanted = [only] if only is not None else ready_destinations(session, now, limit, skip)
+        if not wanted:
+            return []
+        held = session.scalars(
+            select(System.id).where(System.id.in_(wanted)).with_for_update(skip_locked=True)
+        ).all()
+        ids = [i for destination in held for i in _ready_ids(session, destination, now, limit)]
         if not ids:
             return []
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING, free)
-            .values(lease_until=now + dt.timedelta(seconds=lease_seconds), lease_token=token)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING, is_free(now))
+            .values(
+                lease_until=now + dt.timedelta(seconds=lease_seconds),
+                lease_token=token,
+                attempts=OutboxMessage.attempts + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         taken = session.execute(
@@ -113,6 +163,24 @@ def claim(
             .order_by(OutboxMessage.id)
         ).all()
     return [Claimed(row.id, row.destination) for row in taken]
+
+
+def _ready_ids(session: Session, destination: str, now: dt.datetime, limit: int) -> list[int]:
+    """The destination's first `limit` messages that may go now, in acceptance order: none if
+    one of its messages is being sent, and none from its first one waiting for later on."""
+    pending = and_(OutboxMessage.destination == destination, OutboxMessage.status == PENDING)
+    sending = session.scalar(
+        select(OutboxMessage.id).where(pending, OutboxMessage.lease_until >= now).limit(1)
+    )
+    if sending is not None:
+        return []
+    waiting = session.scalar(
+        select(func.min(OutboxMessage.id)).where(pending, OutboxMessage.next_attempt_at > now)
+    )
+    query = select(OutboxMessage.id).where(pending).order_by(OutboxMessage.id).limit(limit)
+    if waiting is not None:
+        query = query.where(OutboxMessage.id < waiting)
+    return list(session.scalars(query))
 
 
 def renew(db: Database, held: dict[int, str], until: dt.datetime) -> None:
@@ -133,8 +201,12 @@ def renew(db: Database, held: dict[int, str], until: dt.datetime) -> None:
 def release(
     db: Database, token: str, ids: Iterable[int], not_before: dt.datetime | None = None
 ) -> None:
-    """Give back leased messages unsent, no attempt counted; hold them back to `not_before`."""
-    values: dict[str, object] = {"lease_until": None, "lease_token": None}
+    """Give back leased messages unsent, their attempt uncounted; hold them to `not_before`."""
+    values: dict[str, object] = {
+        "lease_until": None,
+        "lease_token": None,
+        "attempts": OutboxMessage.attempts - 1,
+    }
     if not_before is not None:
         values["next_attempt_at"] = not_before
     with db.unit_of_work() as session:

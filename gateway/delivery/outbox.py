@@ -17,22 +17,28 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, or_, select, update
 
-from gateway.crypto import BodySealer, Sealer
+from gateway import metrics
+from gateway.config import Settings
+from gateway.crypto import AesGcmSealer, BodySealer, Sealer, derive_key
 from gateway.delivery import lease
-from gateway.delivery.bodies import open_body
+from gateway.delivery.bodies import body_keyring, open_body
 from gateway.delivery.lease import Claimed, Heartbeat, LeasePolicy
 from gateway.delivery.repository import DEAD, DELIVERED, PENDING
 from gateway.delivery.retry import SLOW_DOWN, RetryPolicy, Verdict, retry_after_seconds
-from gateway.delivery.transport import Response, Transport
+from gateway.delivery.transport import HttpTransport, Response, Transport
 from gateway.errors import SealError, TransportError
 from gateway.store.db import Database
-from gateway.store.models import DeliveryAttempt, OutboxMessage, System
+from gateway.store.models import DeadLetterAction, DeliveryAttempt, OutboxMessage, System
+
+# The purpose the key sealing destinations' credentials is derived for, from the master secret.
+OUTBOUND_CREDENTIALS_KEY = "seal-outbound-credentials"
+SETTLE_EVERY = 50  # outcomes settled in one transaction, at most
 
 __all__ = ["DEAD", "DELIVERED", "PENDING", "OutboxRelay", "Pass", "RetryPolicy"]
 
@@ -49,13 +55,27 @@ class Pass:
 
 @dataclass(frozen=True)
 class _Loaded:
+    id: int
     exchange_id: str
+    destination: str
     body: bytes | None
     key_id: str | None
     content_type: str
     attempts: int
     endpoint: str | None
     outbound_token_sealed: str | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One attempt, judged and not yet settled: the row it adds and the changes it makes."""
+
+    message: _Loaded
+    verdict: Verdict
+    attempt: Mapping[str, object]  # the delivery_attempts row
+    values: Mapping[str, object]  # the outbox row's changes, unless delivered
+    seconds: float
+    hold_until: dt.datetime | None
 
 
 class _Unsendable(Exception):
@@ -89,6 +109,40 @@ class OutboxRelay:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._erased = threading.Event()  # a body was erased since the last compaction
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        db: Database,
+        master: bytes,
+        transport: Transport | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> OutboxRelay:
+        """Build the relay a serving process or a worker sends the outbox's messages with."""
+        return cls(
+            db,
+            transport or HttpTransport(settings.delivery_timeout_seconds),
+            AesGcmSealer(derive_key(master, OUTBOUND_CREDENTIALS_KEY)),
+            RetryPolicy(
+                max_attempts=settings.delivery_max_attempts,
+                base_seconds=settings.delivery_backoff_base_seconds,
+                max_seconds=settings.delivery_backoff_max_seconds,
+            ),
+            clock,
+            bodies=body_keyring(master, settings.body_key_generation),
+            leases=cls.lease_policy(settings),
+            threads=settings.delivery_threads,
+        )
+
+    @staticmethod
+    def lease_policy(settings: Settings) -> LeasePolicy:
+        """Build the lease policy; raise ConfigurationError if the settings clash."""
+        return LeasePolicy.for_timeout(
+            settings.delivery_lease_seconds,
+            settings.delivery_lease_renew_seconds,
+            settings.delivery_timeout_seconds,
+        )
 
     def drain(self, limit: int = 100) -> int:
         """Claim due messages, send them and wait for every send; return how many were claimed."""
@@ -124,6 +178,25 @@ class OutboxRelay:
             for destination, messages in by_destination.items()
         ]
         return Pass(len(claimed), sends)
+
+    def drain_destination(self, destination: str, limit: int = 100) -> int:
+        """Claim one destination's ready messages and send them in order, in this thread.
+
+        What a worker's task does; returns how many were claimed (0: none was ready).
+        """
+        token = secrets.token_hex(16)
+        claimed = lease.claim(
+            self.db, token, self.clock(), self.leases.lease_seconds, limit, only=destination
+        )
+        if not claimed:
+            return 0
+        ids = [m.id for m in claimed]
+        self._heartbeat.hold(token, ids)
+        with self._lock:
+            self._busy.add(destination)
+        self._send_all(token, destination, ids)
+        self.compact()
+        return len(ids)
 
     def note_erased(self) -> None:
         """Say that a body was erased elsewhere (a rejected approval): the next compaction
@@ -161,14 +234,32 @@ class OutboxRelay:
             log.warning("could not give back outbox leases on closing; they will run out")
 
     def _send_all(self, token: str, destination: str, ids: list[int]) -> None:
-        """Send one destination's claimed messages in order; hold back the rest after a fault."""
+        """Send one destination's claimed messages in order; hold back the rest after a fault.
+
+        Why outcomes are settled in batches: one transaction per message made the database,
+        not the network, the limit. An outcome not yet settled when the relay dies is not
+        lost: the message's lease runs out, it is sent again under the same idempotency key,
+        and the destination answers that it already has it (409, delivered).
+        """
         unsent = list(ids)
+        outcomes: list[_Outcome] = []
         try:
+            loaded = self._load(token, unsent)
             while unsent and not self._closing.is_set():
-                hold_until = self._deliver(token, unsent.pop(0))
-                if hold_until is not None and unsent:
-                    lease.release(self.db, token, unsent, not_before=hold_until)
+                message = loaded.get(unsent.pop(0))
+                if message is None:  # the lease was lost: another relay has it now
+                    continue
+                outcome = self._attempt(message)
+                outcomes.append(outcome)
+                if outcome.hold_until is not None and unsent:
+                    self._settle(token, outcomes)
+                    outcomes = []
+                    lease.release(self.db, token, unsent, not_before=outcome.hold_until)
                     unsent = []
+                elif len(outcomes) >= SETTLE_EVERY:
+                    self._settle(token, outcomes)
+                    outcomes = []
+            self._settle(token, outcomes)
             if unsent:  # closing: give them back at once
                 lease.release(self.db, token, unsent)
         except Exception:  # the rest's leases run out; another pass sends them
@@ -178,31 +269,24 @@ class OutboxRelay:
             with self._lock:
                 self._busy.discard(destination)
 
-    def _deliver(self, token: str, message_id: int) -> dt.datetime | None:
-        """Send one message and settle it.
-
-        Returns when its destination may be tried again if it could not be reached or asked
-        us to slow down (the caller holds back its other messages until then), else None.
-        """
-        loaded = self._load(token, message_id)
-        if loaded is None:  # the lease was lost: another relay has the message now
-            return None
+    def _attempt(self, message: _Loaded) -> _Outcome:
+        """Send one message (unless it cannot or must not be) and judge the answer."""
+        if message.attempts > self.retry.max_attempts and self._lost(message) >= (
+            self.retry.max_attempts
+        ):  # a poison message: its senders died with it, attempt after attempt
+            return self._dead(message, "sender_lost_during_attempts")
         try:
-            url, body, headers = self._request(loaded)
-        except _Unsendable as exc:  # a failed attempt, not a crash: the operator sees why
-            log.warning("outbox message %d cannot be sent: %s", message_id, exc)
-            self._record_outcome(token, message_id, loaded, None, str(exc))
-            return None
+            url, body, headers = self._request(message)
+        except _Unsendable as exc:  # a permanent failure, not a crash: the operator sees why
+            log.warning("outbox message %d cannot be sent: %s", message.id, exc)
+            return self._dead(message, str(exc))
         response: Response | None = None
         error: str | None = None
         try:
             response = self.transport.post(url, body, headers)
         except TransportError as exc:
             error = exc.message
-        retry_at = self._record_outcome(token, message_id, loaded, response, error)
-        if response is None or response.status in SLOW_DOWN:
-            return retry_at
-        return None
+        return self._judge(message, response, error)
 
     def _request(self, loaded: _Loaded) -> tuple[str, bytes, dict[str, str]]:
         """Return where to send a message, its opened body and its headers."""
@@ -225,11 +309,14 @@ class OutboxRelay:
             headers["Authorization"] = "Bearer " + token
         return loaded.endpoint, body, headers
 
-    def _load(self, token: str, message_id: int) -> _Loaded | None:
+    def _load(self, token: str, ids: list[int]) -> dict[int, _Loaded]:
+        """Read the claimed messages this relay still holds, with their destination's address."""
         with self.db.reading() as session:
-            row = session.execute(
+            rows = session.execute(
                 select(
+                    OutboxMessage.id,
                     OutboxMessage.exchange_id,
+                    OutboxMessage.destination,
                     OutboxMessage.body,
                     OutboxMessage.key_id,
                     OutboxMessage.content_type,
@@ -239,65 +326,144 @@ class OutboxRelay:
                 )
                 .join(System, System.id == OutboxMessage.destination)
                 .where(
-                    OutboxMessage.id == message_id,
+                    OutboxMessage.id.in_(ids),
                     OutboxMessage.lease_token == token,
                     OutboxMessage.status == PENDING,
                 )
-            ).one_or_none()
-        return None if row is None else _Loaded(*row)
+            ).all()
+        return {row.id: _Loaded(*row) for row in rows}
 
-    def _record_outcome(
-        self,
-        token: str,
-        message_id: int,
-        loaded: _Loaded,
-        response: Response | None,
-        error: str | None,
-    ) -> dt.datetime:
-        """Record the attempt and the message's outcome, if this relay still holds its lease.
+    def _lost(self, loaded: _Loaded) -> int:
+        """Count the attempts before this one that recorded no outcome: their sender died.
 
-        Returns when the message is next due (had it not been delivered).
+        Attempts recorded before the message was last replayed (its count then began again)
+        are not counted.
+        """
+        replayed = (
+            select(func.max(DeadLetterAction.at))
+            .where(
+                DeadLetterAction.exchange_id == loaded.exchange_id,
+                DeadLetterAction.action == "replay",
+            )
+            .scalar_subquery()
+        )
+        with self.db.reading() as session:
+            recorded = session.scalar(
+                select(func.count())
+                .select_from(DeliveryAttempt)
+                .where(
+                    DeliveryAttempt.exchange_id == loaded.exchange_id,
+                    or_(replayed.is_(None), DeliveryAttempt.attempted_at > replayed),
+                )
+            )
+        return loaded.attempts - 1 - (recorded or 0)
+
+    def _judge(self, message: _Loaded, response: Response | None, error: str | None) -> _Outcome:
+        """Decide what an answer (or its absence) makes of the message.
+
+        Its `hold_until` says when the destination may be tried again if it could not be
+        reached or asked us to slow down (its other messages are held back until then).
         """
         now = self.clock()
         status = None if response is None else response.status
-        attempts = loaded.attempts + 1
-        verdict = self.retry.verdict(status, attempts)
+        verdict = self.retry.verdict(status, message.attempts)  # counted when claimed
         retry_after = None
         if response is not None and response.status in SLOW_DOWN:
             retry_after = retry_after_seconds(response.headers, now)
-        retry_at = now + self.retry.delay(attempts, retry_after)
-        values: dict[str, object] = {"attempts": attempts, "lease_until": None, "lease_token": None}
-        if verdict is Verdict.DELIVERED:
-            values.update(status=DELIVERED, delivered_at=now, body=None, last_error=None)
-        else:
+        retry_at = now + self.retry.delay(message.attempts, retry_after)
+        values: dict[str, object] = {"lease_until": None, "lease_token": None}
+        if verdict is not Verdict.DELIVERED:
             values["last_error"] = (error or f"HTTP {status}")[:500]
             if verdict is Verdict.DEAD:
                 values["status"] = DEAD
             else:
                 values["next_attempt_at"] = retry_at
+        slow_down = response is None or response.status in SLOW_DOWN
+        return _Outcome(
+            message=message,
+            verdict=verdict,
+            attempt={
+                "exchange_id": message.exchange_id,
+                "attempted_at": now,
+                "status_code": status,
+                "error": error,
+            },
+            values=values,
+            seconds=0.0 if response is None else response.elapsed_seconds,
+            hold_until=retry_at if slow_down else None,
+        )
+
+    def _dead(self, message: _Loaded, error: str) -> _Outcome:
+        """Give a message up unsent: an attempt that could not be made, and why."""
+        return _Outcome(
+            message=message,
+            verdict=Verdict.DEAD,
+            attempt={
+                "exchange_id": message.exchange_id,
+                "attempted_at": self.clock(),
+                "status_code": None,
+                "error": error,
+            },
+            values={"status": DEAD, "lease_until": None, "lease_token": None, "last_error": error},
+            seconds=0.0,
+            hold_until=None,
+        )
+
+    def _settle(self, token: str, outcomes: list[_Outcome]) -> None:
+        """Record the attempts and change the messages, in one transaction, for each message
+        this relay still holds (one another relay took over keeps that relay's outcome).
+
+        The delivered are changed by one statement (their bodies erased, the time of this
+        settlement their delivery time); the rest, rarer, one by one.
+        """
+        if not outcomes:
+            return
+        held = (OutboxMessage.lease_token == token, OutboxMessage.status == PENDING)
+        delivered = {o.message.id for o in outcomes if o.verdict is Verdict.DELIVERED}
         with self.db.unit_of_work() as session:
-            session.add(
-                DeliveryAttempt(
-                    exchange_id=loaded.exchange_id,
-                    attempted_at=now,
-                    status_code=status,
-                    error=error,
+            session.execute(insert(DeliveryAttempt), [o.attempt for o in outcomes])
+            settled = set()
+            if delivered:
+                settled |= set(
+                    session.scalars(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(delivered), *held)
+                        .values(
+                            status=DELIVERED,
+                            delivered_at=self.clock(),
+                            body=None,
+                            last_error=None,
+                            lease_until=None,
+                            lease_token=None,
+                        )
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)
+                    )
                 )
-            )
-            settled = session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    OutboxMessage.lease_token == token,
-                    OutboxMessage.status == PENDING,
+            for outcome in outcomes:
+                if outcome.message.id in delivered:
+                    continue
+                settled |= set(
+                    session.scalars(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == outcome.message.id, *held)
+                        .values(**outcome.values)
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)
+                    )
                 )
-                .values(**values)
-                .execution_options(synchronize_session=False)
+        for outcome in outcomes:
+            if outcome.message.id not in settled:
+                log.warning(
+                    "outbox message %d was taken over by another relay; outcome left",
+                    outcome.message.id,
+                )
+                continue
+            if outcome.verdict is Verdict.DELIVERED:
+                self._erased.set()
+            metrics.delivery_settled(
+                outcome.message.destination,
+                outcome.verdict.value,
+                outcome.message.attempts,
+                outcome.seconds,
             )
-        if settled.rowcount != 1:  # type: ignore[attr-defined]
-            log.warning(
-                "outbox message %d was taken over by another relay; outcome left", message_id
-            )
-        elif verdict is Verdict.DELIVERED:
-            self._erased.set()
-        return retry_at

@@ -46,10 +46,18 @@ class RetryPolicy:
         return dt.timedelta(seconds=seconds)
 
     def verdict(self, status: int | None, attempts: int) -> Verdict:
-        """Judge an answer (None: not reached) after `attempts` attempts, this one included."""
-        if status is not None and (200 <= status < 300 or status in ALREADY_APPLIED):
+        """Judge an answer (None: not reached) after `attempts` attempts, this one included.
+
+        Why a destination that cannot be reached never makes a dead letter: it is down, not
+        refusing the message, and its messages wait, in order, for it to return (for hours if
+        need be; the queue's depth and age are in /metrics and /health). A message that is
+        answered with a failure, or whose sender dies with it, runs out of attempts.
+        """
+        if status is None:
+            return Verdict.RETRY
+        if 200 <= status < 300 or status in ALREADY_APPLIED:
             return Verdict.DELIVERED
-        permanent = status is not None and 400 <= status < 500 and status not in RETRYABLE_4XX
+        permanent = 400 <= status < 500 and status not in RETRYABLE_4XX
         if permanent or attempts >= self.max_attempts:
             return Verdict.DEAD
         return Verdict.RETRY

@@ -199,7 +199,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_destination_order", "destination", "status", "id"),
+    )
 
 
 class DeliveryAttempt(Base):
@@ -348,3 +351,31 @@ class ConsentNotice(Base):
     recipient: Mapped[str] = mapped_column(ForeignKey("systems.id"))
     covers: Mapped[list[str]] = mapped_column(JSON)
     problem: Mapped[str | None] = mapped_column(String(500))
+
+
+class DeadLetterAction(Base):
+    """What was done with a dead letter, by whom, when and why (gateway/dead_letters/).
+
+    One row per action, written with the change to the outbox row in one transaction, never
+    changed: `replay` (made due again, by the administrator), `discard` (closed for good, its
+    body erased, by the administrator, who must say why), `purge` (its body erased once the
+    retention period passed, by `retention`). `reason` is an operator's words, never a body.
+    """
+
+    __tablename__ = "dead_letter_actions"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('replay', 'discard', 'purge')", name="ck_dead_letter_actions_action"
+        ),
+        CheckConstraint(
+            "action <> 'discard' OR reason IS NOT NULL", name="ck_dead_letter_actions_reason"
+        ),
+    )

@@ -246,9 +246,18 @@ def test_the_answer_to_a_connection_over_the_bound_is_documented(
 
 # --- every other route ---------------------------------------------------------------------
 
-TESTED_APART = {("POST", "/exchanges"), ("POST", "/requests")}
-"""Routes whose every answer is provoked by a test of its own: the submission above, and the
-specific request (tests/api/test_requests.py, which checks its answers against the document)."""
+TESTED_APART = {
+    ("POST", "/exchanges"),
+    ("POST", "/requests"),
+    ("GET", "/dead-letters"),
+    ("POST", "/dead-letters/replay"),
+    ("GET", "/dead-letters/{exchange_id}"),
+    ("POST", "/dead-letters/{exchange_id}/replay"),
+    ("POST", "/dead-letters/{exchange_id}/discard"),
+}
+"""Routes whose every answer is provoked by a test of its own: the submission above, the
+specific request (tests/api/test_requests.py, which checks its answers against the document)
+and the dead letters (tests/dead_letters/test_api.py, likewise)."""
 
 
 def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

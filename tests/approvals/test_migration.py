@@ -18,6 +18,8 @@ from gateway.store.models import Approval, ExchangeRecord, OutboxMessage, System
 AT = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 EXCHANGE = "0b5a6a9e-55a0-4c1e-9b8a-3d2f0e1c7a11"
 
+pytestmark = pytest.mark.fresh_schema  # each test migrates a new database itself
+
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from gateway.console.routes import CONTENT_SECURITY_POLICY, NOT_THE_DPO, PAGE_SIZE
 from gateway.console.session import COOKIE, LIFETIME_SECONDS, Sessions
 from gateway.crypto import derive_key
+from gateway.delivery.outbox import OUTBOUND_CREDENTIALS_KEY
 from gateway.demo.flow import CIVIL_REGISTRY, EMBASSY, REGISTRATION, DemoEnvironment, wait_for
 from gateway.demo.server import ServedGateway
 from gateway.store.models import ExchangeRecord
@@ -133,7 +134,7 @@ def test_a_forged_expired_or_stale_session_is_refused(
         ],
         "signed with another key": Sessions(b"k" * 32, dpo_token).issue()[0],
         "signed with the admin key's purpose": Sessions(
-            derive_key(settings.master_secret(), "seal-outbound-credentials"), dpo_token
+            derive_key(settings.master_secret(), OUTBOUND_CREDENTIALS_KEY), dpo_token
         ).issue()[0],
         "signed for an earlier DPO token": Sessions(key, "an earlier token").issue()[0],
         "payload changed": f"{version}.{payload[:-2]}AA.{mac}",

@@ -6,8 +6,14 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing of a sender that went away mid-answer: the tests kill senders."""
 
 
 class Destination:
@@ -17,10 +23,12 @@ class Destination:
     `bodies`); a later one under the same key is answered 409. `delay_seconds` holds every
     answer; `gate`, when set to an Event, holds the first request's answer until it is set,
     and `gated_status` is that answer. `status`, `headers` and `answer` (the body) are the
-    answer otherwise.
+    answer otherwise. `on_request`, if set, is called with each request's key before it is
+    answered (a test's hook: to kill the sender while it waits). `port` binds a given port (a
+    destination that comes back where it was).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.status = 202
         self.headers: dict[str, str] = {}
         self.answer = b""
@@ -32,8 +40,9 @@ class Destination:
         self.order: list[str] = []  # keys in the order they were applied
         self.bodies: list[bytes] = []
         self.requests = 0
+        self.on_request: Callable[[str], None] | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
@@ -69,7 +78,10 @@ class Destination:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                status, gate = destination._answer(self.headers.get("Idempotency-Key", ""), body)
+                key = self.headers.get("Idempotency-Key", "")
+                if destination.on_request is not None:
+                    destination.on_request(key)
+                status, gate = destination._answer(key, body)
                 if gate is not None:
                     gate.wait(30)
                 if destination.delay_seconds:

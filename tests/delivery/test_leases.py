@@ -56,7 +56,8 @@ def test_a_relay_that_lost_its_lease_cannot_overwrite_the_outcome(
         send.result()
 
     row = outbox_row(runtime, exchange_id)
-    assert (row.status, row.attempts, row.last_error) == (DELIVERED, 1, None)
+    # Two attempts were made (each counted when claimed); the first's late outcome is not.
+    assert (row.status, row.attempts, row.last_error) == (DELIVERED, 2, None)
     assert sorted(c or 0 for c in attempt_codes(runtime, exchange_id)) == [400, 409]
     assert applying.applied[exchange_id] == 1
 
@@ -124,3 +125,42 @@ def test_the_default_renewal_fits_the_lease_and_the_timeout() -> None:
     assert LeasePolicy.for_timeout(30, None, 10) == LeasePolicy(30, 5)
     assert LeasePolicy.for_timeout(30, None, 2) == LeasePolicy(30, 1)
     assert LeasePolicy.for_timeout(1, None, 5) == LeasePolicy(1, 0.25)
+
+
+def test_a_later_message_never_overtakes_an_earlier_one_waiting_for_its_next_attempt(
+    runtime: Runtime, relays: Relays, applying: Destination
+) -> None:
+    """The earlier message failed and waits (backoff); a later one to the same destination
+    waits behind it, while other destinations go on. Then both go, in acceptance order."""
+    clock = Clock()
+    applying.status = 503
+    earlier = queue(runtime, applying.url, clock)
+    relay = relays(clock)
+    assert relay.drain() == 1  # 503: it waits for its next attempt
+    applying.status = 202
+    later = queue(runtime, applying.url, clock)
+    elsewhere = queue(runtime, applying.url, clock, destination="other")
+
+    assert relay.drain() == 1  # only the other destination's
+    assert applying.order == [elsewhere]
+    clock.advance(60)
+    assert relay.drain() == 2
+    assert applying.order == [elsewhere, earlier, later]
+
+
+def test_a_destination_being_sent_to_by_one_relay_is_passed_over_by_another(
+    runtime: Runtime, relays: Relays, applying: Destination
+) -> None:
+    """Two relays on one outbox: while the first holds a destination's messages, the second
+    claims none of that destination's, even ones accepted since (they would overtake)."""
+    clock = Clock()
+    first = queue(runtime, applying.url, clock)
+    held = lease.claim(runtime.db, "a" * 32, clock(), 30, limit=10)
+    assert [c.destination for c in held] == ["dst"]
+    queue(runtime, applying.url, clock)  # accepted while the first is being sent
+    other = queue(runtime, applying.url, clock, destination="other")
+
+    taken = lease.claim(runtime.db, "b" * 32, clock(), 30, limit=10)
+    assert [c.destination for c in taken] == ["other"]
+    assert outbox_row(runtime, first).lease_token == "a" * 32
+    assert outbox_row(runtime, other).attempts == 1  # counted when claimed

@@ -66,11 +66,30 @@ def test_server_error_is_retried_after_backoff_then_delivered(
     assert sorted(c or 0 for c in attempt_codes(runtime, exchange_id)) == [202, 503]
 
 
-def test_unreachable_destination_goes_dead_after_max_attempts_and_keeps_the_body(
+def test_an_unreachable_destination_keeps_its_message_whatever_the_attempts(
     runtime: Runtime, relays: Relays
 ) -> None:
+    """A destination that cannot be reached is down, not refusing: its message waits for it."""
     clock = Clock()
     exchange_id = queue(runtime, "http://127.0.0.1:9/closed", clock)
+    relay = relays(clock, max_attempts=3)
+
+    for _ in range(6):
+        relay.drain()
+        clock.advance(60)
+
+    row = outbox_row(runtime, exchange_id)
+    assert (row.status, row.attempts) == (PENDING, 6)
+    assert row.body is not None and BODY not in row.body  # kept, sealed
+    assert row.last_error == "ConnectError"
+
+
+def test_a_destination_failing_every_attempt_makes_a_dead_letter_that_keeps_its_body(
+    runtime: Runtime, relays: Relays, destination: StandIn
+) -> None:
+    clock = Clock()
+    destination.status = 503
+    exchange_id = queue(runtime, destination.url, clock)
     relay = relays(clock, max_attempts=3)
 
     for _ in range(3):
@@ -78,9 +97,8 @@ def test_unreachable_destination_goes_dead_after_max_attempts_and_keeps_the_body
         clock.advance(60)
 
     row = outbox_row(runtime, exchange_id)
-    assert (row.status, row.attempts) == (DEAD, 3)
+    assert (row.status, row.attempts, row.last_error) == (DEAD, 3, "HTTP 503")
     assert row.body is not None and BODY not in row.body  # kept for the operator, sealed
-    assert row.last_error == "ConnectError"
 
 
 def test_client_error_is_a_dead_letter_at_once(
@@ -168,6 +186,7 @@ def test_verdicts() -> None:
     assert retry.verdict(400, 1) is retry.verdict(404, 1) is Verdict.DEAD
     assert retry.verdict(429, 1) is retry.verdict(503, 1) is retry.verdict(None, 2) is Verdict.RETRY
     assert retry.verdict(503, 3) is Verdict.DEAD
+    assert retry.verdict(None, 300) is Verdict.RETRY  # not reached: the destination is down
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -18,7 +18,7 @@ from gateway.audit import repository as audit_log
 from gateway.audit.record import ALLOWED
 from gateway.config import Settings
 from gateway.crypto import Keyring, derive_key, key_id
-from gateway.delivery.outbox import DELIVERED, PENDING, OutboxRelay
+from gateway.delivery.outbox import DEAD, DELIVERED, OutboxRelay
 from gateway.demo.flow import CIVIL_REGISTRY, DemoEnvironment, birth_notification, wait_for
 from gateway.demo.server import ServedGateway
 from gateway.errors import SealError, UnknownKeyError
@@ -58,7 +58,7 @@ def test_a_body_opens_only_in_its_own_row_and_under_a_known_key() -> None:
     assert key == key_id(derive_key(b"old master", "p"))
 
 
-def test_a_body_under_an_unknown_key_is_an_attempt_that_failed_not_a_crash(
+def test_a_body_under_an_unknown_key_is_a_dead_letter_not_a_crash(
     runtime: Runtime, relays: Relays, applying: Destination
 ) -> None:
     clock = Clock()
@@ -70,7 +70,8 @@ def test_a_body_under_an_unknown_key_is_an_attempt_that_failed_not_a_crash(
     assert relay.drain() == 1
 
     row = outbox_row(runtime, exchange_id)
-    assert (row.status, row.attempts, row.last_error) == (PENDING, 1, "unknown_key_id")
+    # The operator sees it among the dead letters, and replays it once the key is back.
+    assert (row.status, row.attempts, row.last_error) == (DEAD, 1, "unknown_key_id")
     assert attempt_codes(runtime, exchange_id) == [None]
     assert applying.requests == 0  # nothing was sent
     later = queue(runtime, applying.url, clock, destination="other")
@@ -78,6 +79,7 @@ def test_a_body_under_an_unknown_key_is_an_attempt_that_failed_not_a_crash(
     assert outbox_row(runtime, later).status == DELIVERED
 
 
+@pytest.mark.fresh_schema
 def test_bodies_queued_before_0002_are_sealed_at_start_up(settings: Settings) -> None:
     """A database left by a gateway at migration 0001, with a plain body waiting."""
     engine = make_engine(settings.resolved_database_url)
