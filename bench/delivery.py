@@ -347,7 +347,11 @@ def main() -> None:
     sqlite = figures["end to end, 1 process, SQLite (in-process relay)"]
     print()
     verdict = "met" if worker >= GOAL else "short"
+    prefork = figures["one worker, prefork x 2 (the default), PostgreSQL"]
     print(f"deliveries/s, one worker process: {worker:.0f} (goal >= {GOAL:,.0f}: {verdict})")
+    print(
+        f"deliveries/s, one `gateway worker` as it starts by default (2 processes): {prefork:.0f}"
+    )
     print(
         f"  over bare POSTs with the same transport and threads (the ceiling): {worker / bare:.2f}"
     )

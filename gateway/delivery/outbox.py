@@ -1,7 +1,9 @@
-"""Drain the outbox: claim due messages, send them, and record every attempt.
+"""Drain the outbox: claim ready messages, send them, and record every attempt.
 
-Messages are claimed under a lease (see lease.py), so several relays drain one outbox without
-sending a message twice, and settled only while the lease is still held. A message leaves the
+The same relay sends in a serving process (the embedded default) and in a Celery worker's
+task (`drain_destination`). Messages are claimed under a lease (see lease.py), so several
+relays drain one outbox without sending a message twice, never out of order for a
+destination, and settled only while the lease is still held. A message leaves the
 outbox only as delivered (its body then erased) or dead (kept, sealed, for an operator):
 nothing accepted is lost across a restart.
 
