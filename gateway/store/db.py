@@ -14,6 +14,7 @@ line beside a server) still waits in that handler, for up to 30 s.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -133,10 +134,27 @@ def _ping_after_idling(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("a pooled connection did not answer") from exc
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to the newest migration (or to `revision`, for a migration's test)."""
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(files("gateway.store").joinpath("migrations")))
+    return config
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    """The newest migrations, read from the scripts once a process (they do not change)."""
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (or to `revision`, for a migration's test).
+
+    A schema already at the newest is left alone without loading every migration script
+    (which took 6 ms idle, over 20 under load, on each start of a process or a test).
+    """
+    if revision == "head" and is_current(engine):
+        return
+    config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
@@ -144,11 +162,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 def is_current(engine: Engine) -> bool:
     """Tell whether the schema is at the newest migration, changing nothing."""
-    config = Config()
-    config.set_main_option("script_location", str(files("gateway.store").joinpath("migrations")))
-    heads = set(ScriptDirectory.from_config(config).get_heads())
     with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads()) == heads
+        return frozenset(MigrationContext.configure(connection).get_current_heads()) == _heads()
 
 
 class Database:
