@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from sqlalchemy.engine import make_url
 
-from gateway.config import Settings
+from gateway.config import SECRET_KEY_FILE, Settings
 
 if TYPE_CHECKING:
     from gateway.store.db import Database
@@ -51,7 +51,7 @@ def maintenance(settings: Settings) -> tuple[Database, bytes]:
     if master is None:
         _exit(
             f"no master secret: set GATEWAY_SECRET_KEY, or run this where `gateway serve` "
-            f"keeps its data ({settings.data_dir / 'secret.key'})"
+            f"keeps its data ({settings.data_dir / SECRET_KEY_FILE})"
         )
     db = Database.connect(url)
     if not is_current(db.engine):

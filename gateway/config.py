@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.canonical.countries import Country
 from gateway.policy.agreements import OriginException
 
+SECRET_KEY_FILE = "secret.key"
 ADMIN_TOKEN_FILE = "admin.token"
 DPO_TOKEN_FILE = "dpo.token"
 
@@ -145,16 +146,12 @@ class Settings(BaseSettings):
 
     def existing_master_secret(self) -> bytes | None:
         """Return the master secret if one is set or was made, never making one (workers)."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
-        path = self.data_dir / "secret.key"
-        return path.read_text().strip().encode() if path.is_file() else None
+        found = self._existing_token(self.secret_key, SECRET_KEY_FILE)
+        return None if found is None else found.encode()
 
     def master_secret(self) -> bytes:
         """Return the master secret, creating the embedded key file on first use."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value().encode()
-        return self._key_file("secret.key").encode()
+        return self._token(self.secret_key, SECRET_KEY_FILE).encode()
 
     def resolved_admin_token(self) -> str:
         """Return the admin token: GATEWAY_ADMIN_TOKEN, else data_dir/admin.token (made once)."""

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from gateway.audit import record as audit_record
-from gateway.audit.record import ALLOWED
 from gateway.delivery.repository import AWAITING_APPROVAL, PENDING
 from gateway.store.db import make_engine, migrate
-from gateway.store.models import Approval, ExchangeRecord, OutboxMessage, System
+from gateway.store.models import Approval, OutboxMessage
+from tests.fixtures.databases import write_an_exchange
 
 AT = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 EXCHANGE = "0b5a6a9e-55a0-4c1e-9b8a-3d2f0e1c7a11"
@@ -30,24 +29,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def test_the_outbox_is_kept_and_takes_the_held_status(engine: Engine) -> None:
     migrate(engine, "0004")
-    record = audit_record.build(
-        exchange_id=EXCHANGE, recorded_at=AT, source="src", request_digest=None,
-        decision=ALLOWED, reasons=["allowed"],
-    )  # fmt: skip
-    with engine.begin() as connection:
-        connection.execute(
-            insert(System).values(
-                id="dst", name="D", adapter="opencrvs", credential_hash="0" * 64, created_at=AT
-            )
-        )
-        connection.execute(insert(ExchangeRecord).values(**record.fields(), leaf_hash="00" * 32))
-        connection.execute(
-            insert(OutboxMessage).values(
-                exchange_id=EXCHANGE, destination="dst", body=b"sealed", key_id="k1",
-                content_type="application/json", status=PENDING, attempts=0,
-                next_attempt_at=AT,
-            )
-        )  # fmt: skip
+    write_an_exchange(engine, EXCHANGE, AT)
 
     migrate(engine)
 
