@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install browser nginx run test test-sqlite test-postgres lint bench bench-log bench-policy bench-delivery demo clean
+.PHONY: install browser nginx run test test-sqlite test-postgres lint bench bench-log bench-policy bench-delivery bench-xml bench-bulk demo clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml examples/adapter-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The worked example of docs/adapters.md: a third party's adapter, installed as theirs is.
+	$(BIN)/python -m pip install --quiet -e examples/adapter-example
 	touch $@
 
 install: $(BIN)/.installed
@@ -78,6 +80,15 @@ bench-delivery: install
 ## The rule set: decisions/s at 10, 10,000 and 100,000 rules next to pycasbin; load time.
 bench-policy: install
 	$(BIN)/python -m bench.policy
+
+## XML: validations/s of an immigration message (lxml, the hot path) next to xmlschema's.
+bench-xml: install
+	$(BIN)/python -m bench.xml_validation
+
+## Bulk migration: 100,000 legacy rows through the whole road (killed midway and resumed),
+## rows/s and peak memory next to the mapping rate of the same rows.
+bench-bulk: install
+	$(BIN)/python -m bench.bulk_import
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import entry_points
 
-from adapters.contract import Adapter, AdapterFactory
-from adapters.mapping import MappingSet, load_mapping_set
+from adapters.kit.contract import Adapter, AdapterFactory
 from gateway.errors import ConfigurationError, UnknownSystemError
 
 GROUP = "gateway.adapters"
@@ -23,19 +22,16 @@ GROUP = "gateway.adapters"
 class AdapterRegistry:
     """Built adapters by name."""
 
-    def __init__(self, adapters: Mapping[str, Adapter], mappings: Mapping[str, MappingSet]) -> None:
+    def __init__(self, adapters: Mapping[str, Adapter]) -> None:
         self._adapters = dict(adapters)
-        self._mappings = dict(mappings)
 
     @classmethod
     def from_factories(cls, factories: Mapping[str, AdapterFactory]) -> AdapterRegistry:
-        """Build each adapter from its mapping specs; tests use this to register explicitly."""
+        """Build each adapter from its own specs; tests use this to register explicitly."""
         built: dict[str, Adapter] = {}
-        mappings: dict[str, MappingSet] = {}
         for name, factory in factories.items():
             try:
-                mappings[name] = load_mapping_set(name)
-                adapter = factory(mappings[name])
+                adapter = factory()
             except ConfigurationError:
                 raise
             except Exception as exc:
@@ -43,7 +39,7 @@ class AdapterRegistry:
             if not isinstance(adapter, Adapter) or adapter.name != name:
                 raise ConfigurationError(f"adapter {name!r} does not satisfy the Adapter contract")
             built[name] = adapter
-        return cls(built, mappings)
+        return cls(built)
 
     def get(self, name: str) -> Adapter:
         try:
@@ -51,12 +47,15 @@ class AdapterRegistry:
         except KeyError:
             raise UnknownSystemError(_no_such(name, self._adapters)) from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._adapters
+
     def names(self) -> list[str]:
         return sorted(self._adapters)
 
     def mapping_version(self, name: str, message_type: str) -> str:
         """Return 'adapter/message-type@version' of the spec used, for the exchange record."""
-        return self._mappings[name].version(message_type)
+        return self._adapters[name].mappings.version(message_type)
 
 
 def _no_such(name: str, known: Mapping[str, object]) -> str:

@@ -12,10 +12,13 @@ from typing import Annotated
 
 import typer
 
+from gateway.cli_adapters import adapters_app
 from gateway.cli_audit import audit_app
 from gateway.cli_consents import consents_app
+from gateway.cli_dci import dci_app
 from gateway.cli_dead_letters import dead_letters_app
 from gateway.cli_dpo import dpo_app
+from gateway.cli_import import import_file
 from gateway.cli_keys import keys_app
 from gateway.cli_output import (
     answer_in_words,
@@ -25,6 +28,7 @@ from gateway.cli_output import (
     json_or_none,
     token_or_exit,
 )
+from gateway.cli_referrals import referrals_app
 from gateway.cli_secrets import secrets_app
 from gateway.cli_stack import stack_app
 from gateway.cli_statistics import statistics_app
@@ -49,6 +53,10 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(stack_app, name="stack")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(keys_app, name="keys")
+app.add_typer(adapters_app, name="adapters")
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(dci_app, name="dci")
+app.command("import")(import_file)
 app.command()(worker)
 app.command()(migrate)
 
@@ -213,28 +221,6 @@ def list_exchanges(
     if not found:
         typer.echo("no exchange matches" + (f" after {wait:g} s" if wait else ""), err=True)
     raise typer.Exit(0 if found else 1)
-
-
-@app.command()
-def adapters() -> None:
-    """List installed adapters, what they read and write, and their mapping versions."""
-    from adapters.registry import installed_adapters
-
-    try:
-        registry = installed_adapters()
-    except GatewayError as error:
-        fail(error)
-    for name in registry.names():
-        adapter = registry.get(name)
-        typer.echo(name)
-        for message_type in sorted(adapter.parses | adapter.renders):
-            modes = "/".join(
-                m
-                for m, s in (("parse", adapter.parses), ("render", adapter.renders))
-                if message_type in s
-            )
-            version = registry.mapping_version(name, message_type)
-            typer.echo(f"  {message_type:<34} {modes:<13} {version}")
 
 
 @policy_app.command("explain")

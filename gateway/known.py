@@ -5,7 +5,7 @@ subjects, their consents), and a round trip costs more than its query, most of a
 database server. A batch reads them for all its exchanges at once. What an exchange of the
 batch writes that a later one must see is kept up to date: a key bound earlier in the batch
 is found (audit.repository.bound_in), and risk countries or links learnt by one exchange
-are read again for the next (`forget_recalled`).
+are added to what the next one recalls (`learnt`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from gateway import consents as consent_registry
 from gateway.audit import repository as audit_log
 from gateway.audit.repository import Bound
 from gateway.store.group import Batch
-from gateway.subjects import Recalled, Subject, recall
+from gateway.subjects import Recalled, Subject, recall, recalled_after
 
 
 class Known:
@@ -43,14 +43,14 @@ class Known:
         return audit_log.bound_in(batch, source, key) or self._keys.get((source, key))
 
     def recalled(self) -> Recalled:
-        """Return what is remembered of the batch's subjects (read again after a change)."""
+        """Return what is remembered of the batch's subjects, what the batch learnt included."""
         if self._recalled is None:
             self._recalled = recall(self._connection, self._subjects)
         return self._recalled
 
-    def forget_recalled(self) -> None:
-        """Say that an exchange wrote risk countries or links: read them again when asked."""
-        self._recalled = None
+    def learnt(self, subjects: Iterable[Subject], risk: Mapping[str, frozenset[str]]) -> None:
+        """Add what an exchange of the batch remembered of its subjects (`remember` wrote it)."""
+        self._recalled = recalled_after(self.recalled(), subjects, risk)
 
     def grants(self, subjects: Mapping[str, str], recipient: str, purpose: str) -> list[Any]:
         """Return the grants these pseudonyms gave this recipient for this purpose."""

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anyio import to_thread
 from sqlalchemy import Connection
 
-from adapters.contract import CONTENT_TYPE, Rendered, check_content_type
+from adapters.kit.contract import CONTENT_TYPE, Rendered, check_content_type
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway import envelope as envelope_reader
@@ -51,6 +51,8 @@ from gateway.errors import (
 from gateway.ids import new_id
 from gateway.known import Known
 from gateway.policy import Decision, PolicyEngine, PolicyRequest, SubjectFacts, SystemInfo
+from gateway.registrations import service as registrations
+from gateway.registrations.service import Registered
 from gateway.statistics.repository import StatisticalRegister
 from gateway.store.db import Database
 from gateway.store.group import Batch, GroupCommit, Write
@@ -62,6 +64,10 @@ from gateway.systems import Directory, RegisteredSystem
 INLINE_PARSE_BYTES = 64 * 1024
 DESTINATION = envelope_reader.HEADERS["destination"]
 MESSAGE_TYPE = envelope_reader.HEADERS["message_type"]
+# A denial the policy did not make: it allowed the exchange, but withheld a category without
+# which the payload means nothing (a birth without the birth, an asylum referral without the
+# claim). Payloads say so by refusing to be minimised (gateway/canonical/events.py).
+CATEGORY_WITHHELD = "minimise.required_category_withheld"
 _COUNTED_IF_GIVEN = (envelope_reader.SOURCE_HEADER, envelope_reader.HEADERS["best_interests"])
 
 
@@ -235,17 +241,21 @@ class ExchangeService:
         keys = [key for read in reads if (key := _idempotency_key(read)) is not None]
         subjects = [s for read in reads if isinstance(read, Parsed) for s in read.subjects]
         known = Known(batch.connection, keys, subjects)
+        addressed = [(r.payload, r.destination.id) for r in reads if isinstance(r, Parsed)]
+        registered = registrations.prepare(batch, self.pseudonymiser, addressed)  # read once
         outcomes: list[Accepted | Denied | Exception] = []
         for read in reads:
             try:
-                outcomes.append(self._decide_one(batch, known, read))
+                outcomes.append(self._decide_one(batch, known, registered, read))
             except Exception as error:
                 outcomes.append(error)
         return outcomes
 
-    def _decide_one(self, batch: Batch, known: Known, read: Parsed | Refused) -> Accepted | Denied:
+    def _decide_one(
+        self, batch: Batch, known: Known, registered: Registered, read: Parsed | Refused
+    ) -> Accepted | Denied:
         try:
-            outcome, writes = self._decide_to_queue(batch, known, read)
+            outcome, writes = self._decide_to_queue(batch, known, registered, read)
         except GatewayError as error:
             if error.exchange_id is not None:  # a replayed denial: recorded the first time
                 raise
@@ -281,7 +291,7 @@ class ExchangeService:
             return self._decide(connection, Known(connection, [], read.subjects), read)
 
     def _decide_to_queue(
-        self, batch: Batch, known: Known, read: Parsed | Refused
+        self, batch: Batch, known: Known, registered: Registered, read: Parsed | Refused
     ) -> tuple[Accepted | Denied, list[Write]]:
         """Steps 3 to 6 after the idempotency check: the outcome, and the rows it writes."""
         replay = self._replay(batch, known, read)
@@ -291,11 +301,16 @@ class ExchangeService:
             raise read.error
         decision = self._decide(batch.connection, known, read)  # 3. decide
         key = (read.source.id, read.envelope.idempotency_key)
-        if not decision.allowed:
+        minimised = None
+        if decision.allowed:
+            try:
+                minimised = read.payload.minimised(decision.categories)  # 4. minimise
+            except ValueError:  # the payload cannot go without a category the rule withheld
+                decision = replace(decision, allowed=False, reasons=(CATEGORY_WITHHELD,))
+        if minimised is None:
             denied = self._record(read, decision, DENIED)
             hints = self.policy.what_would_be_accepted(read.envelope, denied.reasons)
             return Denied(denied.id, denied.reasons, tuple(hints)), audit_log.writes(denied, key)
-        minimised = read.payload.minimised(decision.categories)  # 4. minimise
         rendered = self._render(read, minimised)  # 5. render
         allowed = self._record(read, decision, ALLOWED, minimised, rendered)  # 6. record
         queued = outbox.queued(  # with its record; sent by the relay once committed
@@ -319,7 +334,16 @@ class ExchangeService:
         )
         if decision.approval is not None:
             writes.append(approvals.requested(allowed.id, decision.approval, read.received.at))
-        return accepted, writes
+        flagged = registrations.flag(  # a registration's persons seen before: flagged, not merged
+            batch,
+            self.pseudonymiser,
+            read.payload,
+            allowed.id,
+            read.destination.id,
+            read.received.at,
+            registered,
+        )
+        return accepted, writes + flagged.writes
 
     def _destination(self, envelope: Envelope) -> RegisteredSystem:
         destination = self.directory.get(envelope.destination)
@@ -406,7 +430,7 @@ class ExchangeService:
         decision = self.policy.decide(request)
         learnt = {s.ref: risk for s, risk in zip(subjects, decision.risk_countries, strict=True)}
         if remember(connection, subjects, learnt, recalled):
-            known.forget_recalled()  # the next exchange of the batch must see what was learnt
+            known.learnt(subjects, learnt)  # the next exchange of the batch must see it
         return decision
 
     def _render(self, read: Parsed, payload: Payload) -> Rendered:

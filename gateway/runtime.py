@@ -26,6 +26,7 @@ from gateway.delivery.transport import Transport
 from gateway.delivery.worker import DELIVER, app, check_time_limits, configure
 from gateway.pipeline import ExchangeService
 from gateway.policy import PolicyEngine
+from gateway.registrations.service import RegistrationFlags
 from gateway.requests.limits import TokenBuckets
 from gateway.requests.service import SpecificRequests
 from gateway.statistics.repository import StatisticalRegister
@@ -54,6 +55,7 @@ class Runtime:
     statistics: Statistics
     approvals: Approvals
     dead_letters: DeadLetters
+    registrations: RegistrationFlags
     relay: OutboxRelay
     sealer: Sealer
     bodies: BodySealer
@@ -82,12 +84,12 @@ class Runtime:
         # Made now, so the operator and the DPO can find them before first use.
         settings.resolved_admin_token()
         settings.resolved_dpo_token()
-        relay = OutboxRelay.from_settings(settings, db, master, transport, clock)
+        adapters_in_use = adapters or installed_adapters()
+        relay = OutboxRelay.from_settings(settings, db, master, transport, clock, adapters_in_use)
         sealer, bodies = relay.sealer, relay.bodies
         seal_plaintext_rows(db, bodies)
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine(settings.policy_dir, origin_exceptions=settings.origin_exceptions)
-        adapters_in_use = adapters or installed_adapters()
         directory = Directory(db, settings.registry_cache_seconds)
         runtime = cls(
             settings=settings,
@@ -137,6 +139,7 @@ class Runtime:
             statistics=Statistics(db, settings.statistics_min_cell, clock, policy.rules.groups_of),
             approvals=Approvals(db, clock),
             dead_letters=DeadLetters(db, clock),
+            registrations=RegistrationFlags(db),
             log=TransparencyLog(db, master, settings.log_origin, clock),
             relay=relay,
             sealer=sealer,

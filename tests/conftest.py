@@ -32,7 +32,15 @@ POSTGRES_URL = os.environ.get("GATEWAY_TEST_DATABASE_URL")
 # ask for the database under test. Tests marked `broker` (Celery workers on a real broker,
 # the local stack) run on a database server of their own whatever the pass: the PostgreSQL
 # pass runs them, the SQLite pass leaves them out. Every other test runs in both passes.
-DATABASE_FREE = ("tests/canonical/", "tests/adapters/", "tests/policy/")
+DATABASE_FREE = (
+    "tests/canonical/",
+    "tests/adapters/",
+    "tests/policy/",
+    "tests/xroad/test_envelope.py",
+    "tests/xroad/test_headers.py",
+    "tests/referrals/test_routing.py",
+    "tests/referrals/test_guide.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

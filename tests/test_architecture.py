@@ -30,7 +30,7 @@ def copy_of_the_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     tree.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("gateway", "adapters", "mappings", "policies"):
+    for package in ("gateway", "adapters", "policies"):
         shutil.copytree(ROOT / package, tree / package, ignore=ignore)
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     return tree

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.contract import Rendered
+from adapters.kit.contract import Rendered
 from gateway.canonical import DataCategory, Identifier
 from gateway.config import Settings
 from gateway.consents import ConsentGrant
@@ -139,6 +139,27 @@ def test_a_decision_narrowed_by_consent_sends_only_what_consent_allows(
 
     assert set(accepted.categories) == {c.value for c in narrowed}
     assert b"SSD" not in queued_body(env.runtime, accepted.exchange_id)  # nationality left out
+
+
+def test_a_payload_that_cannot_go_without_a_withheld_category_is_a_recorded_denial(
+    env: DemoEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Consent allows the people but not the birth: the policy allows, minimising cannot."""
+    narrow_consents_to(
+        env, frozenset({DataCategory.IDENTITY, DataCategory.IDENTIFIERS, DataCategory.FAMILY})
+    )
+    rendered = rendered_payloads(env, monkeypatch)
+
+    with pytest.raises(PolicyDeniedError) as denied:
+        submit(env, "no-birth-key-1")
+
+    assert denied.value.reasons == ["minimise.required_category_withheld"]
+    assert rendered == []
+    with env.runtime.db.reading() as session:
+        decision = session.scalar(
+            select(ExchangeRecord.decision).where(ExchangeRecord.id == denied.value.exchange_id)
+        )
+    assert decision == "denied"
 
 
 def test_a_key_reused_with_a_broken_body_is_a_conflict_not_a_parse_error(

@@ -10,7 +10,15 @@ from gateway.canonical import Identifier, Person
 from gateway.crypto import Pseudonymiser
 from gateway.store.db import Database
 from gateway.store.models import RememberedRisk, utcnow
-from gateway.subjects import Recalled, Subject, by_ref, identify, recall, remember
+from gateway.subjects import (
+    Recalled,
+    Subject,
+    by_ref,
+    identify,
+    recall,
+    recalled_after,
+    remember,
+)
 
 PSEUDONYMISER = Pseudonymiser(b"k" * 32)
 
@@ -81,3 +89,32 @@ def test_what_was_remembered_before_identifiers_were_normalised_is_not_forgotten
     assert seen(db, person(("progres-individual", "KKM-25-001234"))) == {"SDN"}
     # Seen once as spelled then, the old pseudonym is linked: any spelling finds it now.
     assert seen(db, person(("progres-individual", "kkm 25 001234"))) == {"SDN"}
+
+
+def test_what_a_batch_learns_is_recalled_as_a_new_read_would_recall_it(db: Database) -> None:
+    """Known.learnt keeps the batch's recall up to date without reading it again."""
+    seen(db, person(("a", "1"), ("b", "2")), frozenset({"SYR"}))  # linked before the batch
+    seen(db, person(("z", "9")), frozenset({"IRQ"}))
+    batch = [
+        person(("b", "2"), ("c", "3"), ref="one"),  # joins the earlier person
+        person(("c", "3"), ref="two"),  # the same person, by the new link
+        person(("d", "4"), ("z", "9"), ref="three"),  # another, with its own risk
+        person(("e", "5"), ref="four"),  # nobody known
+    ]
+    learnt_by_ref = {"one": {"ERI"}, "two": set(), "three": {"AFG"}, "four": set()}
+    subjects = identify(batch, PSEUDONYMISER)
+    with db.transaction() as connection:
+        recalled = recall(connection, subjects)
+        for subject in subjects:  # one exchange after another, as a batch decides them
+            mine = [subject]
+            risk = {subject.ref: by_ref(mine, recalled)[subject.ref] | learnt_by_ref[subject.ref]}
+            remember(connection, mine, risk, recalled)
+            recalled = recalled_after(recalled, mine, risk)
+            assert recalled == recall(connection, subjects)
+
+    assert by_ref(subjects, recalled) == {
+        "one": {"SYR", "ERI"},
+        "two": {"SYR", "ERI"},
+        "three": {"IRQ", "AFG"},
+        "four": set(),
+    }

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from adapters.contract import Rendered
-from adapters.jsonbody import load_object
-from adapters.mapping import MappingSet
-from adapters.opencrvs import natives, probe
+from collections.abc import Sequence
+
+from adapters.kit.contract import Rendered
+from adapters.kit.jsonbody import load_object
+from adapters.kit.mapping import MappingSet, load_mapping_set
+from adapters.opencrvs import natives, probe, schema
 from adapters.opencrvs.parse import CONFIRMATION, parse_confirmation
 from adapters.opencrvs.profile import BIRTH_NOTIFICATION
 from adapters.opencrvs.render import (
     WITHDRAWAL_NATIVES,
     check_withdrawal_spec,
+    notification_problems,
     render,
     render_withdrawal,
 )
@@ -52,7 +55,8 @@ class OpenCrvsAdapter:
     renders = frozenset({BIRTH_NOTIFICATION, CONSENT_WITHDRAWAL})
     media_types = frozenset({"application/json", "application/fhir+json"})
 
-    def __init__(self, mappings: MappingSet) -> None:
+    def __init__(self, mappings: MappingSet | None = None) -> None:
+        mappings = mappings or load_mapping_set(__package__ or "adapters.opencrvs", self.name)
         known = {
             mt: natives.known(fixed, mappings.specs.get(mt)) for mt, fixed in FIXED_NATIVES.items()
         }
@@ -61,7 +65,8 @@ class OpenCrvsAdapter:
             natives.natives_of(spec)  # a name that does not parse fails now, not mid-exchange
         probe.check_spec(mappings)  # so does a spec that sends values where STU3 allows none
         check_withdrawal_spec(mappings)  # and one that moves a field of the fixed Consent
-        self._mappings = mappings
+        self.mappings = mappings
+        self.native_fields = {mt: frozenset(names) for mt, names in known.items()}
         # Built once: element names and code list tables are the same for every exchange.
         self._writer = Writer(mappings, mappings.spec(BIRTH_NOTIFICATION))
         self._confirmation = natives.natives_of(mappings.spec(CONFIRMATION))
@@ -70,7 +75,7 @@ class OpenCrvsAdapter:
         """Parse an OpenCRVS message; ParseError lists every problem found."""
         if message_type not in self.parses:
             raise _unsupported(message_type, "parse")
-        return parse_confirmation(self._mappings, self._confirmation, load_object(body))
+        return parse_confirmation(self.mappings, self._confirmation, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as an OpenCRVS message."""
@@ -85,6 +90,13 @@ class OpenCrvsAdapter:
         if not isinstance(payload, BirthEvent):
             raise TypeError(f"{message_type} renders a BirthEvent, not {type(payload).__name__}")
         return Rendered(render(self._writer, payload), "application/json")
+
+    def check_rendered(self, message_type: str, body: bytes) -> Sequence[Problem]:
+        """Check a rendered body against OpenCRVS's own schemas (the conformance kit's hook)."""
+        doc = load_object(body)
+        if message_type == BIRTH_NOTIFICATION:
+            return notification_problems(doc)
+        return schema.problems(message_type, doc)
 
 
 def _unsupported(message_type: str, verb: str) -> EnvelopeError:

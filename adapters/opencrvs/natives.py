@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from adapters.mapping import MappingSpec
+from adapters.kit.mapping import MappingSpec
 
 NATIONALITY_URL = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 

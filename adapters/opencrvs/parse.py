@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.jsonschema_problems import canonical_problems
-from adapters.mapping import MappingSet
+from adapters.kit.jsonschema_problems import canonical_problems
+from adapters.kit.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.natives import Native
 from adapters.opencrvs.profile import CHILD, REG_STATUS, REGISTERED_BIRTH_TYPES, Document

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from adapters.mapping import MappingSet
+from adapters.kit.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.profile import BIRTH_NOTIFICATION
 from adapters.opencrvs.render import build_bundle

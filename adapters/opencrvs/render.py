@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from adapters.mapping import MappingSet
+from adapters.kit.mapping import MappingSet
 from adapters.opencrvs import profile, schema
 from adapters.opencrvs.ids import Ids
 from adapters.opencrvs.profile import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.mapping import MappingSet, MappingSpec
+from adapters.kit.mapping import MappingSet, MappingSpec
 from adapters.opencrvs.natives import Native, natives_of
 from gateway.canonical import BirthEvent, Person, Relationship
 

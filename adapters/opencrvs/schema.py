@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.jsonschema_problems import load_schema, schema_problems
+from adapters.kit.jsonschema_problems import load_schema, schema_problems
 from gateway.errors import Problem
 
 PACKAGE = "adapters.opencrvs.schemas"

@@ -19,7 +19,7 @@ from typing import Any
 from fhir.resources.STU3.bundle import Bundle
 from pydantic import ValidationError
 
-from adapters.jsonschema_problems import pointer
+from adapters.kit.jsonschema_problems import pointer
 from gateway.errors import Problem, validation_problems
 
 

@@ -25,11 +25,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.contract import FetchRequest
-from adapters.jsonbody import load_object
-from adapters.jsonschema_problems import canonical_problems
+from adapters.kit.contract import FetchRequest
+from adapters.kit.jsonbody import load_object
+from adapters.kit.jsonschema_problems import canonical_problems
 from adapters.progres import schema
-from adapters.progres.parse import SCHEME, NotificationFields, read_individual
+from adapters.progres.parse import SCHEME, SpecFields, read_individual
 from gateway.canonical import SPECIFIC_REQUEST, Identifier, IndividualRecord, Person
 from gateway.canonical.identifiers import scheme_key
 from gateway.canonical.json import canonical_json
@@ -62,7 +62,7 @@ def lookup_request(identifiers: Sequence[Identifier]) -> FetchRequest:
 
 
 def read_lookup(
-    fields: NotificationFields,
+    fields: SpecFields,
     status: int,
     headers: Mapping[str, str],
     body: bytes,

@@ -1,6 +1,6 @@
 """Read a proGres birth notification into a canonical BirthEvent, listing every problem.
 
-Shape (attribute names come from the mapping spec; see mappings/progres/):
+Shape (attribute names come from the mapping spec; see adapters/progres/mappings/):
 
     {"progres_dateofbirth": "2025-03-02", "progres_countryofbirth": {<lookup>}, ...,
      "individuals": [{"progres_individualid": ..., "progres_birthrole": <relationship>, ...}]}
@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from adapters.jsonschema_problems import canonical_problems, pointer
-from adapters.mapping import MappingSet
+from adapters.kit.jsonschema_problems import canonical_problems, pointer
+from adapters.kit.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.schema import BIRTH_NOTIFICATION, DOCUMENTS, INDIVIDUALS
 from gateway.canonical import BirthEvent, Relationship
@@ -76,30 +76,31 @@ def _date(value: Any) -> dt.date | None:
         return None  # the schema's date format reports it
 
 
-class NotificationFields:
-    """The notification spec resolved once, with the adapter: each canonical field's
-    attribute and the code list translator that reads it."""
+class SpecFields:
+    """A message type's spec resolved once, with the adapter: each canonical field's
+    attribute and the code list translator that reads it (every type's individuals are read
+    by the one reader below)."""
 
-    def __init__(self, mappings: MappingSet) -> None:
-        spec = mappings.spec(BIRTH_NOTIFICATION)
+    def __init__(self, mappings: MappingSet, message_type: str = BIRTH_NOTIFICATION) -> None:
+        spec = mappings.spec(message_type)
         self.natives = {f.canonical: f.native for f in spec.fields}
         self.decoders = {f.canonical: mappings.decoder(spec, f.canonical) for f in spec.fields}
-        self.limits = schema.item_limits(BIRTH_NOTIFICATION)
+        self.limits = schema.item_limits(message_type)
         lists = [
-            INDIVIDUALS,
+            *([INDIVIDUALS] if message_type == BIRTH_NOTIFICATION else []),
             DOCUMENTS,
             *(self.natives[f] for f in LIST_FIELDS if f in self.natives),
         ]
         if unbounded := [name for name in lists if name not in self.limits]:
             raise ConfigurationError(
-                f"progres {BIRTH_NOTIFICATION}: lists without maxItems in the schema: {unbounded}"
+                f"progres {message_type}: lists without maxItems in the schema: {unbounded}"
             )
 
 
 class _Reader:
     """Decode one notification defensively; the schema reports shapes, this reports meaning."""
 
-    def __init__(self, fields: NotificationFields, today: dt.date) -> None:
+    def __init__(self, fields: SpecFields, today: dt.date) -> None:
         self.natives = fields.natives
         self.decoders = fields.decoders
         self.limits = fields.limits
@@ -323,7 +324,7 @@ def _years(born: dt.date, on: dt.date) -> int:
 
 
 def read_individual(
-    fields: NotificationFields, record: dict[str, Any], base: Path, today: dt.date
+    fields: SpecFields, record: dict[str, Any], base: Path, today: dt.date
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Read one individual record's canonical person fields, as a notification's are read.
 
@@ -336,7 +337,7 @@ def read_individual(
 
 
 def parse_birth_notification(
-    fields: NotificationFields, doc: dict[str, Any], today: Callable[[], dt.date]
+    fields: SpecFields, doc: dict[str, Any], today: Callable[[], dt.date]
 ) -> BirthEvent:
     """Validate a decoded notification against its schema and meaning; build the event."""
     reader = _Reader(fields, today())

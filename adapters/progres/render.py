@@ -1,7 +1,7 @@
 """Write canonical payloads as proGres messages: a registration as an update of the newborn's
 record, a consent withdrawal as a notice naming no individual.
 
-Shapes (attribute names come from the mapping specs; see mappings/progres/):
+Shapes (attribute names come from the mapping specs; see adapters/progres/mappings/):
 
     {"progres_individualid": "KKM-25-001234", "progres_birthcertificatenumber": "...",
      "progres_civilregistrationtrackingid": "...", "progres_birthregistrationdate": "..."}
@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from adapters.mapping import MappingSet
+from adapters.kit.mapping import MappingSet
 from adapters.progres import schema
 from adapters.progres.parse import SCHEME
 from adapters.progres.schema import CONFIRMATION, WITHDRAWAL

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.jsonschema_problems import load_schema, schema_problems
-from adapters.mapping import MappingSpec
+from adapters.kit.jsonschema_problems import load_schema, schema_problems
+from adapters.kit.mapping import MappingSpec
 from gateway.errors import Problem
 
 BIRTH_NOTIFICATION = "birth-notification"

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from gateway.api import (
     agreements,
     consents,
+    dci,
     dead_letters,
     dpo,
     edge,
@@ -24,10 +25,13 @@ from gateway.api import (
     metrics,
     openapi,
     policy,
+    referrals,
+    registrations,
     requests,
     server,
     statistics,
     systems,
+    xroad,
 )
 from gateway.api.access import AccessLog
 from gateway.api.throttle import FailedAuthentications, Throttle
@@ -79,6 +83,7 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
     # address is refused before its headers are even looked at.
     # Every route's body is limited, before any parser sees it (a route that reads its own,
     # like the exchange submission, turns the refusal into its recorded 413).
+    app.add_middleware(xroad.RestHeaders)  # innermost: its refusals are logged and throttled
     app.add_middleware(edge.BodyLimit, max_bytes=runtime.settings.max_body_bytes)
     app.add_middleware(edge.SingleHeaders)
     app.add_middleware(Throttle, failures=FailedAuthentications.of(runtime.settings))
@@ -97,6 +102,10 @@ def create_app(runtime: Runtime, start_relay: bool | None = None) -> FastAPI:
         policy,
         dead_letters,
         metrics,
+        referrals,
+        registrations,
+        dci,
+        xroad,
     ):
         app.include_router(module.router)
     app.include_router(console_router, include_in_schema=False)  # the DPO's web console

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from adapters.contract import CONTENT_TYPE
+from adapters.kit.contract import CONTENT_TYPE, WireErrors
 from gateway import metrics
 from gateway.api.deps import AdminOrDpoDep, CallerDep, RuntimeDep, bearer, runtime_of
 from gateway.api.openapi import SUBMISSION, refusal
@@ -17,8 +17,15 @@ from gateway.api.schemas import ExchangeAccepted
 from gateway.audit.service import ExchangePage, ExchangeQuery, ExchangeStatus
 from gateway.config import Settings
 from gateway.envelope import ENVELOPE_HEADERS, HEADERS
-from gateway.errors import NotFoundError, PayloadTooLargeError, RequestTimeoutError
+from gateway.errors import (
+    AuthenticationError,
+    GatewayError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+)
 from gateway.pipeline import Inbound
+from gateway.runtime import Runtime
 
 router = APIRouter(prefix="/exchanges", tags=["exchanges"])
 
@@ -57,7 +64,9 @@ async def read_body(request: Request, settings: Settings) -> bytes:
         "The body is the source system's native message. The envelope travels in headers: "
         f"{_ENVELOPE_DOC}. The caller (`Authorization: Bearer <system credential>`) is the "
         "source. Answers 202 once the exchange is recorded and queued for delivery, 200 for "
-        "a replay of the same Idempotency-Key and body; every failure is recorded too."
+        "a replay of the same Idempotency-Key and body; every failure is recorded too. A "
+        "source whose adapter writes errors in its own format (an XML system's error "
+        "document) gets its failures in that format, with the same status and reason code."
     ),
     openapi_extra=SUBMISSION,  # it reads its headers and body itself: documented by openapi.py
 )
@@ -81,7 +90,13 @@ async def submit(request: Request) -> Any:
         body=body,
         unread=unread,
     )
-    accepted = await rt.exchanges.submit(inbound)
+    try:
+        accepted = await rt.exchanges.submit(inbound)
+    except GatewayError as error:
+        dressed = _in_the_sources_format(rt, credential, inbound, error)
+        if dressed is None:
+            raise
+        return dressed
     answer = ExchangeAccepted(
         exchange_id=accepted.exchange_id,
         categories=accepted.categories,
@@ -94,6 +109,27 @@ async def submit(request: Request) -> Any:
         headers={"X-Exchange-Id": accepted.exchange_id},  # named in the access line
         media_type=_JSON,
     )
+
+
+def _in_the_sources_format(
+    rt: Runtime, credential: str | None, inbound: Inbound, error: GatewayError
+) -> Response | None:
+    """Dress an authenticated source's error as its adapter writes errors, if it says how.
+
+    Why: a system that speaks XML cannot be expected to read the gateway's JSON problem. The
+    gateway decides the error (status, reason, problems, all bounded); the adapter only
+    writes it (adapters/kit/contract.py, WireErrors). A stranger gets the gateway's own answer.
+    """
+    try:
+        source = rt.directory.authenticate(credential)
+    except AuthenticationError:  # a stranger, or a credential rotated meanwhile
+        return None
+    adapter = rt.exchanges.adapters.get(source.adapter)
+    if not isinstance(adapter, WireErrors):
+        return None
+    rendered = adapter.render_error(inbound.headers.get(HEADERS["message_type"]), error)
+    headers = {"X-Exchange-Id": error.exchange_id} if error.exchange_id else {}
+    return Response(rendered.body, error.status, headers, media_type=rendered.content_type)
 
 
 @router.get(

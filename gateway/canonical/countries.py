@@ -10,7 +10,7 @@ states ("Congo") means both: all of them where a country is a risk (`Countries`,
 UnknownCountryError (ValueError)
 └── AmbiguousCountryError   a name of two or more states, where one is needed
 
-Names come from pycountry and mappings/country-names.yaml; a broken file is a
+Names come from pycountry and gateway/canonical/data/country-names.yaml; a broken file is a
 ConfigurationError at first use.
 """
 
@@ -161,7 +161,7 @@ def _name_index() -> Mapping[str, frozenset[str]]:
 def load_country_names(text: str | None = None) -> dict[str, frozenset[str]]:
     """Return every known name (as `name_key` writes it) with its codes, checked.
 
-    Reads pycountry's names and mappings/country-names.yaml (or `text` in its place). Two
+    Reads pycountry's names and data/country-names.yaml (or `text` in its place). Two
     pycountry countries whose names meet after normalising make that name ambiguous.
     Why checked: a wrong code here would let a transfer to a risk country pass the guard.
     """

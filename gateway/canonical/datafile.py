@@ -1,4 +1,4 @@
-"""Data files of the canonical model: YAML in the `mappings` package, refused loudly if broken.
+"""Data files of the canonical model: YAML in `gateway/canonical/data/`, refused loudly if broken.
 
 Why a loader of our own: PyYAML keeps the last of two equal keys without a word, so a name
 written twice in a security list (two codes for one country name) would pass unseen.
@@ -39,9 +39,9 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def load_yaml(name: str, text: str | None = None) -> Any:
-    """Parse `name` from the mappings package, or `text` in its place (a test's broken file)."""
+    """Parse `name` from gateway/canonical/data/, or `text` in its place (a test's broken file)."""
     if text is None:
-        text = files("mappings").joinpath(name).read_text(encoding="utf-8")
+        text = files("gateway.canonical").joinpath("data", name).read_text(encoding="utf-8")
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
@@ -51,4 +51,4 @@ def load_yaml(name: str, text: str | None = None) -> Any:
 def invalid(name: str, problems: list[Problem]) -> ConfigurationError:
     """Return the error for a broken data file, every problem listed."""
     listed = "; ".join(f"{p.location}: {p.message}" for p in problems)
-    return ConfigurationError(f"mappings/{name} is invalid: {listed}", problems)
+    return ConfigurationError(f"gateway/canonical/data/{name} is invalid: {listed}", problems)

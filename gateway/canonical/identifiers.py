@@ -4,7 +4,7 @@ Why: the gateway remembers a person, consents and risk countries included, under
 hash of each identifier. "abc-123", "ABC 123" and "ABC123" are one proGres id, so they must
 hash alike or a remembered country of origin is forgotten; a case-sensitive scheme's "aB1"
 and "Ab1" are two people, so they must not, or one person's consent would serve another.
-Rules are data, in mappings/identifier-schemes.yaml. Errors never repeat the value: an
+Rules are data, in gateway/canonical/data/identifier-schemes.yaml. Errors never repeat the value: an
 identifier is personal data.
 """
 
@@ -95,7 +95,7 @@ def _shown(scheme: str) -> str:
 
 
 def load_identifier_schemes(text: str | None = None) -> IdentifierSchemes:
-    """Load mappings/identifier-schemes.yaml (or `text` in its place) and check every rule."""
+    """Load data/identifier-schemes.yaml (or `text` in its place) and check every rule."""
     try:
         data = _SchemesFile.model_validate(load_yaml(SCHEMES_FILE, text))
     except ValidationError as exc:

@@ -42,8 +42,10 @@ IDENTIFIER_SHAPES = {
     "national-id": re.compile(r"[A-Z0-9]{4,32}"),
     # OpenCRVS tracking ids (7 characters) and registration numbers.
     "opencrvs-registration": re.compile(r"[A-Z0-9]{7,20}"),
+    # Birth registration numbers of a DCI civil registry (e.g. "2023BIYCGRT").
+    "brn": re.compile(r"[A-Z0-9]{4,32}"),
 }
-"""What each scheme's values look like once normalised (mappings/identifier-schemes.yaml):
+"""What each scheme's values look like once normalised (data/identifier-schemes.yaml):
 a request may name a person by these schemes only, and a value must have its scheme's shape,
 so a partial identifier ("KKM-25") is refused, not looked up."""
 

@@ -31,7 +31,7 @@ EXCHANGE_COLUMNS = (
     ("Subjects", "num"),
 )
 KNOWN_SCHEMES = tuple(sorted(load_identifier_schemes().rules))
-"""The schemes mappings/identifier-schemes.yaml names: offered, not imposed, in the form."""
+"""The schemes canonical/data/identifier-schemes.yaml names: offered, not imposed, in the form."""
 
 
 def login(message: str | None = None, signed_out: bool = False) -> Html:

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, insert, or_, select, update
 
+from adapters.registry import AdapterRegistry, installed_adapters
 from gateway import metrics
 from gateway.config import Settings
 from gateway.crypto import AesGcmSealer, BodySealer, Sealer, derive_key
-from gateway.delivery import lease
+from gateway.delivery import lease, receipts
 from gateway.delivery.bodies import body_keyring, open_body
 from gateway.delivery.lease import Claimed, Heartbeat, LeasePolicy
 from gateway.delivery.repository import DEAD, DELIVERED, PENDING
@@ -36,7 +37,13 @@ from gateway.delivery.retry import SLOW_DOWN, RetryPolicy, Verdict, retry_after_
 from gateway.delivery.transport import HttpTransport, Response, Transport
 from gateway.errors import SealError, TransportError
 from gateway.store.db import Database
-from gateway.store.models import DeadLetterAction, DeliveryAttempt, OutboxMessage, System
+from gateway.store.models import (
+    DeadLetterAction,
+    DeliveryAttempt,
+    ExchangeRecord,
+    OutboxMessage,
+    System,
+)
 
 # The purpose the key sealing destinations' credentials is derived for, from the master secret.
 OUTBOUND_CREDENTIALS_KEY = "seal-outbound-credentials"
@@ -66,6 +73,8 @@ class _Loaded:
     attempts: int
     endpoint: str | None
     outbound_token_sealed: str | None
+    adapter: str  # the destination's, which may read its answers (receipts.py)
+    message_type: str | None
 
 
 @dataclass(frozen=True)
@@ -96,8 +105,10 @@ class OutboxRelay:
         bodies: BodySealer,
         leases: LeasePolicy | None = None,
         threads: int = 8,
+        adapters: AdapterRegistry | None = None,
     ) -> None:
         self.db = db
+        self.adapters = adapters
         self.transport = transport
         self.sealer = sealer
         self.bodies = bodies
@@ -120,8 +131,12 @@ class OutboxRelay:
         master: bytes,
         transport: Transport | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        adapters: AdapterRegistry | None = None,
     ) -> OutboxRelay:
-        """Build the relay a serving process or a worker sends the outbox's messages with."""
+        """Build the relay a serving process or a worker sends the outbox's messages with.
+
+        `adapters` read the destinations' answers (receipts.py); the installed ones by default.
+        """
         return cls(
             db,
             transport or HttpTransport(settings.delivery_timeout_seconds),
@@ -135,6 +150,7 @@ class OutboxRelay:
             bodies=body_keyring(master, settings.body_key_generation),
             leases=cls.lease_policy(settings),
             threads=settings.delivery_threads,
+            adapters=adapters or installed_adapters(),
         )
 
     @staticmethod
@@ -325,8 +341,11 @@ class OutboxRelay:
                     OutboxMessage.attempts,
                     System.endpoint,
                     System.outbound_token_sealed,
+                    System.adapter,
+                    ExchangeRecord.message_type,
                 )
                 .join(System, System.id == OutboxMessage.destination)
+                .join(ExchangeRecord, ExchangeRecord.id == OutboxMessage.exchange_id)
                 .where(
                     OutboxMessage.id.in_(ids),
                     OutboxMessage.lease_token == token,
@@ -369,6 +388,18 @@ class OutboxRelay:
         now = self.clock()
         status = None if response is None else response.status
         verdict = self.retry.verdict(status, message.attempts)  # counted when claimed
+        receipt = None
+        if response is not None and (
+            read := receipts.judge(
+                self.adapters,
+                message.adapter,
+                message.message_type or "",
+                response,
+                message.attempts,
+                self.retry,
+            )
+        ):
+            verdict, receipt, error = read.verdict, read.receipt, read.error or error
         retry_after = None
         if response is not None and response.status in SLOW_DOWN:
             retry_after = retry_after_seconds(response.headers, now)
@@ -389,6 +420,7 @@ class OutboxRelay:
                 "attempted_at": now,
                 "status_code": status,
                 "error": error,
+                "receipt": receipt,
             },
             values=values,
             seconds=0.0 if response is None else response.elapsed_seconds,
@@ -405,6 +437,7 @@ class OutboxRelay:
                 "attempted_at": self.clock(),
                 "status_code": None,
                 "error": error,
+                "receipt": None,
             },
             values={"status": DEAD, "lease_until": None, "lease_token": None, "last_error": error},
             seconds=0.0,

@@ -33,6 +33,7 @@ class Delivery:
     last_error: str | None
     delivered_at: dt.datetime | None
     next_attempt_at: dt.datetime | None
+    receipt: str | None = None  # the reference the destination gave back, if it gave one
 
 
 def queued(
@@ -105,13 +106,13 @@ def _deliveries(session: Session, exchange_ids: Sequence[str]) -> dict[str, Deli
     queued = session.scalars(
         select(OutboxMessage).where(OutboxMessage.exchange_id.in_(exchange_ids))
     ).all()
-    attempts = dict(
-        session.execute(
-            select(DeliveryAttempt.exchange_id, func.count())
-            .where(DeliveryAttempt.exchange_id.in_(exchange_ids))
-            .group_by(DeliveryAttempt.exchange_id)
-        ).all()
-    )
+    attempts, receipts = {}, {}
+    for exchange_id, count, receipt in session.execute(
+        select(DeliveryAttempt.exchange_id, func.count(), func.max(DeliveryAttempt.receipt))
+        .where(DeliveryAttempt.exchange_id.in_(exchange_ids))
+        .group_by(DeliveryAttempt.exchange_id)
+    ):
+        attempts[exchange_id], receipts[exchange_id] = count, receipt
     return {
         outbox.exchange_id: Delivery(
             status=outbox.status,
@@ -119,6 +120,7 @@ def _deliveries(session: Session, exchange_ids: Sequence[str]) -> dict[str, Deli
             last_error=outbox.last_error,
             delivered_at=outbox.delivered_at,
             next_attempt_at=outbox.next_attempt_at if outbox.status == PENDING else None,
+            receipt=receipts.get(outbox.exchange_id) if outbox.status == DELIVERED else None,
         )
         for outbox in queued
     }

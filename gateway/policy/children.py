@@ -24,7 +24,7 @@ CHILD_RULE = "a child's data needs a guardian's consent or a best-interests dete
 TRACING_RULE = "tracing or returning a child needs a best-interests determination"
 ADULT_AGE = 18
 # Destinations a child's data may reach without a guardian's consent or a BID.
-CHILD_SAFE_GROUPS = frozenset({"child-protection", "asylum-authority"})
+CHILD_SAFE_GROUPS = frozenset({"child-protection", "asylum-authority", "anti-trafficking"})
 # Purposes that need a BID for a child whatever else allows them.
 TRACING_OR_RETURN = frozenset({"tracing", "family-tracing", "return"})
 _GUARDIAN_OF_HOLDER = frozenset({Relationship.MOTHER, Relationship.FATHER, Relationship.GUARDIAN})

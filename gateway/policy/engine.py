@@ -25,7 +25,13 @@ from gateway.policy.origin import check_origin, inherit
 from gateway.policy.reasons import what_the_rules_accept
 from gateway.policy.rules import RuleSet
 
-PROTECTION_RULE = "the asylum claim leaves only with the person's consent naming the recipient"
+# Seed 001, 8.5: what a person says in an asylum claim goes to no other party without their
+# consent; the authority that decides the claim (a border referral of someone who expressed
+# fear of return is the state's duty, section 6) is not another party.
+PROTECTION_RULE = (
+    "the asylum claim leaves only with the person's consent naming the recipient, "
+    "or to the authority that decides it"
+)
 APPROVAL_RULE = "sensitive data, flagged agreements and origin exceptions wait for the DPO"
 DEFAULT_RULE = "deny unless a rule allows"
 
@@ -89,9 +95,13 @@ class PolicyEngine:
 
         categories = rule.categories
         if DataCategory.PROTECTION in categories and rule.basis is not LegalBasis.CONSENT:
-            categories = categories - {DataCategory.PROTECTION}
-            detail = "the rule lists protection but does not rest on consent; it is dropped"
-            trace.append(RuleFired("rules", PROTECTION_RULE, "info", detail))
+            if exceptions.ASYLUM_AUTHORITY in destination_groups:
+                detail = "the destination decides asylum claims: the claim is its own business"
+                trace.append(RuleFired("rules", PROTECTION_RULE, "info", detail))
+            else:
+                categories = categories - {DataCategory.PROTECTION}
+                detail = "the rule lists protection but does not rest on consent; it is dropped"
+                trace.append(RuleFired("rules", PROTECTION_RULE, "info", detail))
 
         if not categories:
             detail = "the rule allows no category that may be sent"

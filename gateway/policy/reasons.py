@@ -20,6 +20,9 @@ REASON_WORDS = {
     "rules.no_match": "no rule lets these systems exchange this message for this purpose",
     "rules.legal_basis": "a rule fits, but under another legal basis than the one declared",
     "rules.categories": "the rule allows none of the data categories the message holds",
+    "minimise.required_category_withheld": "the message cannot go without a data category "
+    "the rule or consent withholds (a birth without the birth, an asylum referral without "
+    "the claim)",
     "agreement.missing": "no agreement in force covers this exchange",
     "agreement.unknown": "the agreement named is not registered",
     "agreement.inactive": "the agreement named is not in force today",

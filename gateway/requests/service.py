@@ -34,8 +34,8 @@ import anyio
 from anyio import to_thread
 from sqlalchemy import Connection
 
-from adapters.contract import Fetcher, FetchRequest
-from adapters.jsonbody import load_object
+from adapters.kit.contract import Fetcher, FetchRequest
+from adapters.kit.jsonbody import load_object
 from adapters.registry import AdapterRegistry
 from gateway import consents as consent_registry
 from gateway.audit import record as audit_record

@@ -215,6 +215,8 @@ class DeliveryAttempt(Base):
     attempted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
+    # What the destination gave back, as its adapter read the answer (a case id, a number).
+    receipt: Mapped[str | None] = mapped_column(String(128))
 
 
 class RememberedRisk(Base):
@@ -379,3 +381,228 @@ class DeadLetterAction(Base):
             "action <> 'discard' OR reason IS NOT NULL", name="ck_dead_letter_actions_reason"
         ),
     )
+
+
+# --- registrations (issue 14) ---
+
+
+class RegistrationDigest(Base):
+    """A keyed digest of who one registered person is (gateway/registrations/digest.py).
+
+    One row per piece of evidence: an identifier's pseudonym, or a keyed digest of a name's
+    tokens with the date or year of birth and the sex; never the name, date or identifier.
+    `position` places the person in its registration (0 the registrant, then the household);
+    `subject` is their pseudonym, as the exchange record holds it.
+    """
+
+    __tablename__ = "registration_digests"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    authority: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64))
+    estimated: Mapped[bool] = mapped_column()
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        # What a registration reads: earlier evidence equal to its own (digest first: it alone
+        # is selective, so no planner prefers scanning all of an authority's rows).
+        Index("ix_registration_digests_match", "digest", "authority"),
+        Index("ix_registration_digests_exchange", "exchange_id"),
+    )
+
+
+class RegistrationFlag(Base):
+    """A registered person who matches one registered before: flagged, never merged.
+
+    Written with the registration's exchange record, in one transaction. Names the two
+    exchanges, the persons' positions and pseudonyms, the strength and the evidence; never
+    what either record holds. `matched_exchange_id` is not a foreign key on purpose: on
+    PostgreSQL the check would lock the earlier record's row in every later registration
+    of that person. It names a record read in the same transaction; records are never deleted.
+    """
+
+    __tablename__ = "registration_flags"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    authority: Mapped[str] = mapped_column(String(64))
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(64))
+    matched_exchange_id: Mapped[str] = mapped_column(String(36))
+    matched_position: Mapped[int] = mapped_column(Integer)
+    matched_subject: Mapped[str] = mapped_column(String(64))
+    strength: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(String(16))
+    flagged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        # The listings: one authority's flags in the order they were raised; one exchange's.
+        Index("ix_registration_flags_authority_id", "authority", "id"),
+        Index(
+            "uq_registration_flags_pair",
+            "exchange_id",
+            "position",
+            "matched_exchange_id",
+            "matched_position",
+            unique=True,
+        ),
+        CheckConstraint(
+            "strength IN ('strong', 'probable', 'possible')", name="ck_registration_flags_strength"
+        ),
+        CheckConstraint(
+            "evidence IN ('identifier', 'name+dob+sex', 'name+year+sex')",
+            name="ck_registration_flags_evidence",
+        ),
+    )
+
+
+# --- bulk imports (issue 14) ---
+
+
+class BulkImportJob(Base):
+    """An import of a legacy export file (gateway/bulk/): what it reads and how far it got.
+
+    `rows_done`, `next_offset` and `next_line` (where the next row starts) and the counts are
+    written in the transaction of each batch of rows, with the batch's exchanges, so they
+    never run ahead of, or behind, what is committed. `envelope` holds the purpose, legal
+    basis and agreement every row is sent under; a resumed job keeps them.
+    """
+
+    __tablename__ = "bulk_import_jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_digest: Mapped[str] = mapped_column(String(64))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(ForeignKey("systems.id"))
+    destination: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rows_done: Mapped[int] = mapped_column(BigInteger)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    next_line: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    denied: Mapped[int] = mapped_column(BigInteger)
+    invalid: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        CheckConstraint("format IN ('csv', 'jsonl')", name="ck_bulk_import_jobs_format"),
+    )
+
+
+class BulkImportRow(Base):
+    """One row of an import file and the one exchange it became (never its content).
+
+    `reason` and `problems` (locations and messages, bounded) say why a row was denied or
+    invalid, for the error report; they name fields, never values.
+    """
+
+    __tablename__ = "bulk_import_rows"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_import_jobs.id"), primary_key=True)
+    row_no: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("exchange_records.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('accepted', 'held', 'denied', 'invalid')",
+            name="ck_bulk_import_rows_outcome",
+        ),
+    )
+
+
+# --- reference guide (issue 14) ---
+
+
+class ReferenceGuideVersion(Base):
+    """One published version of the National Reference Guide (gateway/referrals/).
+
+    Never changed once written: a new version is a new row, and every routed interview names
+    the version that routed it. `document` is the guide as published (authorities and their
+    contacts: no personal data); `digest` its canonical JSON's SHA-256.
+    """
+
+    __tablename__ = "reference_guides"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    country: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[dt.date] = mapped_column()
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class InterviewRouting(Base):
+    """An identification interview routed to referrals: by whom, under which guide version.
+
+    Keyed by the border system and its Idempotency-Key, so a retried interview is routed
+    under the same version and its referrals replay. `request_digest` is the body's SHA-256,
+    to refuse a key reused with another interview; the interview itself is never kept.
+    """
+
+    __tablename__ = "interview_routings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), ForeignKey("systems.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    guide_version: Mapped[int] = mapped_column(Integer, ForeignKey("reference_guides.version"))
+    rules: Mapped[list[str]] = mapped_column(JSON)
+    routed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_interview_routings_key", "source", "idempotency_key", unique=True),)
+
+
+class ReferralRoute(Base):
+    """One referral of a routed interview: its kind, urgency, authority, rules and outcome.
+
+    `outcome`: accepted, held (for the DPO), denied or failed (its exchange recorded as
+    such), informed (the person was given the contact; nothing sent) or unrouted (the guide
+    names no authority). `reasons` are the outcome's codes (a denial's), never personal data.
+    """
+
+    __tablename__ = "referral_routes"
+
+    routing_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("interview_routings.id"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    urgency: Mapped[str] = mapped_column(String(16))
+    authority: Mapped[str | None] = mapped_column(String(64))
+    exchange_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    rules: Mapped[list[str]] = mapped_column(JSON)
+
+
+# --- dci subscriptions (issue 14) ---
+
+
+class DciSubscription(Base):
+    """A DCI civil registry's live-birth subscription, and the exchange its notices become.
+
+    One per registry (the latest replaces the one before): a notice the registry posts is
+    accepted only from the registry subscribed to, and walks the exchange road to
+    `destination` as `message_type`, for `purpose` under `legal_basis` (and `agreement`).
+    `correlation_id` is the registry's acknowledgement of the subscription.
+    """
+
+    __tablename__ = "dci_subscriptions"
+
+    registry_id: Mapped[str] = mapped_column(String(64), ForeignKey("systems.id"), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(64), ForeignKey("systems.id"))
+    message_type: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(64))
+    legal_basis: Mapped[str] = mapped_column(String(32))
+    agreement: Mapped[str | None] = mapped_column(String(64))
+    notify_url: Mapped[str] = mapped_column(String(2000))
+    correlation_id: Mapped[str] = mapped_column(String(99))
+    subscribed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.contract import check_content_type
+from adapters.kit.contract import check_content_type
 from adapters.registry import AdapterRegistry
 from gateway.errors import ConfigurationError, Problem, UnsupportedMediaTypeError
 
@@ -93,7 +93,7 @@ def test_the_refusal_names_what_is_read() -> None:
 
 
 def test_an_adapter_that_declares_no_media_types_stops_start_up(progres: Any) -> None:
-    def without_media_types(mappings: Any) -> Any:
+    def without_media_types() -> Any:
         return SimpleNamespace(
             name="progres",
             parses=progres.parses,

@@ -18,10 +18,10 @@ from typing import Any, SupportsIndex
 
 import pytest
 
-from adapters.mapping import load_mapping_set
+from adapters.kit.mapping import load_mapping_set
 from adapters.opencrvs.natives import natives_of
 from adapters.opencrvs.parse import parse_confirmation
-from adapters.progres.parse import NotificationFields, parse_birth_notification
+from adapters.progres.parse import SpecFields, parse_birth_notification
 from gateway.demo.flow import demo_data
 from gateway.errors import COUNT_LIMIT, MAX_PROBLEMS, ParseError, Problem
 
@@ -70,14 +70,14 @@ def _registered() -> dict[str, Any]:
 
 
 def _parse_progres(doc: dict[str, Any]) -> ParseError:
-    fields = NotificationFields(load_mapping_set("progres"))
+    fields = SpecFields(load_mapping_set("adapters.progres", "progres"))
     with pytest.raises(ParseError) as caught:
         parse_birth_notification(fields, doc, lambda: dt.date(2025, 3, 10))
     return caught.value
 
 
 def _parse_opencrvs(doc: dict[str, Any]) -> ParseError:
-    mappings = load_mapping_set("opencrvs")
+    mappings = load_mapping_set("adapters.opencrvs", "opencrvs")
     with pytest.raises(ParseError) as caught:
         parse_confirmation(mappings, natives_of(mappings.spec(CONFIRMATION)), doc)
     return caught.value

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.jsonbody import load_object
+from adapters.kit.jsonbody import load_object
 from gateway.canonical.json import canonical_json
 from gateway.errors import ParseError, Problem
 

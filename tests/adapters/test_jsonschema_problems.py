@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.jsonschema_problems import (
+from adapters.kit.jsonschema_problems import (
     KEPT_ITEMS,
     SchemaCheck,
     describe,

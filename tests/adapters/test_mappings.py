@@ -7,8 +7,8 @@ from enum import Enum
 
 import pytest
 
-from adapters.contract import Adapter
-from adapters.mapping import (
+from adapters.kit.contract import Adapter
+from adapters.kit.mapping import (
     CodeList,
     FieldMap,
     MappingSet,
@@ -36,10 +36,14 @@ SHIPPED_LISTS = {
 }
 
 
+def shipped_lists(adapter: str = "progres") -> dict[str, CodeList]:
+    return load_codelists(f"adapters.{adapter}")
+
+
 def test_every_code_list_loads_and_passes_its_checks() -> None:
-    lists = load_codelists()
+    lists = {**shipped_lists("progres"), **shipped_lists("opencrvs")}
     assert SHIPPED_LISTS <= set(lists)
-    for codelist in lists.values():
+    for codelist in [*shipped_lists("progres").values(), *shipped_lists("opencrvs").values()]:
         assert codelist.check() == []
         assert codelist.version
 
@@ -49,11 +53,11 @@ def test_every_code_list_loads_and_passes_its_checks() -> None:
     [("sex", Sex), ("relationship", Relationship), ("legal-status", LegalStatus)],
 )
 def test_enumerated_lists_cover_their_canonical_enum_exactly(name: str, enum: type[Enum]) -> None:
-    assert set(load_codelists()[name].canonical) == {e.value for e in enum}
+    assert set(shipped_lists()[name].canonical) == {e.value for e in enum}
 
 
 def test_code_lists_translate_both_ways_through_a_spec() -> None:
-    progres = load_mapping_set("progres")
+    progres = load_mapping_set("adapters.progres", "progres")
     notification = progres.spec("birth-notification")
     assert progres.encoder(notification, "person.sex")("female") == 125080000
     assert progres.decoder(notification, "person.sex")(125080001) == "male"
@@ -65,7 +69,7 @@ def test_code_lists_translate_both_ways_through_a_spec() -> None:
     with pytest.raises(KeyError):
         to_canonical("Atlantis")
 
-    opencrvs = load_mapping_set("opencrvs")
+    opencrvs = load_mapping_set("adapters.opencrvs", "opencrvs")
     bundle = opencrvs.spec("birth-notification")
     assert opencrvs.encoder(bundle, "person.sex")("unknown") == "unknown"
     assert opencrvs.encoder(bundle, "birth.country")("SSD") == "SSD"
@@ -73,7 +77,7 @@ def test_code_lists_translate_both_ways_through_a_spec() -> None:
 
 
 def test_a_code_list_without_a_table_for_a_system_knows_no_code() -> None:
-    sex = load_codelists()["sex"]
+    sex = shipped_lists()["sex"]
     with pytest.raises(KeyError):
         sex.encoder("nobody")("female")
     with pytest.raises(KeyError):
@@ -82,7 +86,7 @@ def test_a_code_list_without_a_table_for_a_system_knows_no_code() -> None:
 
 @pytest.mark.parametrize("adapter", sorted(FACTORIES))
 def test_every_shipped_spec_loads_and_builds_its_adapter(adapter: str) -> None:
-    mappings = load_mapping_set(adapter)
+    mappings = load_mapping_set(f"adapters.{adapter}", adapter)
     built = FACTORIES[adapter](mappings)
     assert set(mappings.specs) == set(built.parses) | set(built.renders)
     for message_type, spec in mappings.specs.items():
@@ -103,7 +107,7 @@ def _edited(
     edit: Callable[[list[FieldMap]], list[FieldMap]],
     codelists: dict[str, CodeList] | None = None,
 ) -> MappingSet:
-    shipped = load_mapping_set(adapter)
+    shipped = load_mapping_set(f"adapters.{adapter}", adapter)
     spec = shipped.spec(message_type)
     specs = {**shipped.specs, message_type: spec.model_copy(update={"fields": edit(spec.fields)})}
     return MappingSet(adapter, specs, codelists or shipped.codelists)
@@ -204,7 +208,7 @@ def test_a_broken_spec_fails_when_the_adapter_is_built(
 
 @pytest.mark.parametrize("adapter", sorted(FACTORIES))
 def test_a_sex_code_list_missing_a_canonical_value_fails(adapter: str) -> None:
-    shipped = load_codelists()["sex"]
+    shipped = shipped_lists(adapter)["sex"]
     short = shipped.model_copy(
         update={
             "canonical": ["female", "male", "other"],
@@ -215,23 +219,21 @@ def test_a_sex_code_list_missing_a_canonical_value_fails(adapter: str) -> None:
         }
     )
     assert short.check() == []  # consistent by itself, yet it misses Sex.UNKNOWN
-    lists = {**load_codelists(), "sex": short}
-    mappings = MappingSet(adapter, load_mapping_set(adapter).specs, lists)
+    lists = {**shipped_lists(adapter), "sex": short}
+    mappings = MappingSet(adapter, load_mapping_set(f"adapters.{adapter}", adapter).specs, lists)
     with pytest.raises(ConfigurationError, match="does not cover person.sex exactly.*unknown"):
         FACTORIES[adapter](mappings)
 
 
 def test_a_code_list_without_the_adapters_system_fails() -> None:
-    lists = dict(load_codelists())
-    lists["sex"] = lists["sex"].model_copy(
-        update={"systems": {"opencrvs": lists["sex"].systems["opencrvs"]}}
-    )
+    lists = {**shipped_lists("progres"), "sex": shipped_lists("opencrvs")["sex"]}
+    shipped = load_mapping_set("adapters.progres", "progres")
     with pytest.raises(ConfigurationError, match="has no progres codes"):
-        ProgresAdapter(MappingSet("progres", load_mapping_set("progres").specs, lists))
+        ProgresAdapter(MappingSet("progres", shipped.specs, lists))
 
 
 def test_a_missing_spec_fails() -> None:
-    shipped = load_mapping_set("opencrvs")
+    shipped = load_mapping_set("adapters.opencrvs", "opencrvs")
     specs = {k: v for k, v in shipped.specs.items() if k != "birth-notification"}
     with pytest.raises(
         ConfigurationError, match="no mapping spec for message type 'birth-notification'"

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from adapters.jsonschema_problems import load_schema
-from adapters.mapping import CodeList, MappingSet, load_mapping_set
+from adapters.kit.jsonschema_problems import load_schema
+from adapters.kit.mapping import CodeList, MappingSet, load_mapping_set
 from adapters.opencrvs import OpenCrvsAdapter, schema
 from adapters.opencrvs.natives import BIRTH_NOTIFICATION_NATIVES, NATIONALITY_URL, parse_native
 from adapters.opencrvs.probe import probe_birth, probe_births
@@ -57,7 +57,7 @@ SCHEMA = load_schema("adapters.opencrvs.schemas", BN)
 
 @pytest.fixture(scope="module")
 def mappings() -> MappingSet:
-    return load_mapping_set("opencrvs")
+    return load_mapping_set("adapters.opencrvs", "opencrvs")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from adapters.mapping import MappingSet, load_mapping_set
+from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.opencrvs import OpenCrvsAdapter
 from adapters.opencrvs.ids import NAMESPACE, Ids, digest
 from adapters.opencrvs.render import build_bundle
@@ -19,7 +19,7 @@ from gateway.canonical import BirthEvent
 from tests.adapters.test_opencrvs_conformance import births, characters
 
 BN = "birth-notification"
-MAPPINGS: MappingSet = load_mapping_set("opencrvs")
+MAPPINGS: MappingSet = load_mapping_set("adapters.opencrvs", "opencrvs")
 ADAPTER = OpenCrvsAdapter(MAPPINGS)
 
 

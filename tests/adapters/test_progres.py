@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.mapping import MappingSet, load_mapping_set
+from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.progres import ProgresAdapter
 from gateway.canonical import (
     BirthEvent,
@@ -182,7 +182,9 @@ def test_every_kind_of_problem_is_listed_together(
 
 
 def test_a_date_of_birth_in_the_future_is_a_problem(notification: dict[str, Any]) -> None:
-    adapter = ProgresAdapter(load_mapping_set("progres"), today=lambda: dt.date(2025, 2, 1))
+    adapter = ProgresAdapter(
+        load_mapping_set("adapters.progres", "progres"), today=lambda: dt.date(2025, 2, 1)
+    )
     problems = _problems(adapter, _body(notification))
     assert {p.location for p in problems} == {
         "/progres_dateofbirth",
@@ -205,7 +207,7 @@ TODAY = dt.date(2025, 3, 10)  # the fixture's child was born on 2025-03-02
 
 
 def _on_today() -> ProgresAdapter:
-    return ProgresAdapter(load_mapping_set("progres"), today=lambda: TODAY)
+    return ProgresAdapter(load_mapping_set("adapters.progres", "progres"), today=lambda: TODAY)
 
 
 @pytest.mark.parametrize(
@@ -375,7 +377,7 @@ def test_a_lone_surrogate_is_refused_at_parse_not_when_rendered(
 
 def test_canonical_validation_errors_become_problems(notification: dict[str, Any]) -> None:
     # A spec may carry person.ref in any individual attribute; a ref has at most 64 characters.
-    shipped = load_mapping_set("progres")
+    shipped = load_mapping_set("adapters.progres", "progres")
     spec = shipped.spec(BN)
     fields = [
         f.model_copy(update={"native": "progres_familyname"}) if f.canonical == "person.ref" else f

@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.STU3.consent import Consent as Stu3Consent
 from pydantic import ValidationError
 
-from adapters.mapping import FieldMap, MappingSet, load_mapping_set
+from adapters.kit.mapping import FieldMap, MappingSet, load_mapping_set
 from adapters.opencrvs import OpenCrvsAdapter
 from gateway.canonical import CONSENT_WITHDRAWAL, ConsentWithdrawal, DataCategory
 from gateway.errors import ConfigurationError
@@ -79,7 +79,7 @@ def test_a_notice_type_renders_notices_only(adapter: str, request: pytest.Fixtur
 
 
 def test_an_opencrvs_spec_that_moves_a_consent_field_fails_at_start_up() -> None:
-    shipped = load_mapping_set("opencrvs")
+    shipped = load_mapping_set("adapters.opencrvs", "opencrvs")
     spec = shipped.spec(CONSENT_WITHDRAWAL)
     natives = {f.canonical: f.native for f in spec.fields}
     swap = {"withdrawal.consent_id": "withdrawal.withdrawn_at"}

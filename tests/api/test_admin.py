@@ -58,7 +58,7 @@ def test_a_new_system_gets_its_credential_once(served: ServedGateway) -> None:
         ("progress", "Did you mean 'progres'?"),
         ("open-crvs", "Did you mean 'opencrvs'?"),
         ("OpenCRVS", "Did you mean 'opencrvs'?"),
-        ("dhis2", "Known: opencrvs, progres."),
+        ("dhis2", "Known: border, dci, immigration, legacy-registration,"),
     ],
 )
 def test_an_unknown_adapter_is_refused_with_a_hint(

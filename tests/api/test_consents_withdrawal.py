@@ -17,8 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from adapters.contract import Rendered
-from adapters.mapping import MappingSet
+from adapters.kit.contract import Rendered
 from adapters.opencrvs import OpenCrvsAdapter
 from adapters.progres import ProgresAdapter
 from adapters.registry import AdapterRegistry
@@ -239,8 +238,10 @@ class OpenCrvsWithoutNotices:
 
     name = "opencrvs"
 
-    def __init__(self, mappings: MappingSet) -> None:
-        self._adapter = OpenCrvsAdapter(mappings)
+    def __init__(self) -> None:
+        self._adapter = OpenCrvsAdapter()
+        self.mappings = self._adapter.mappings
+        self.native_fields = self._adapter.native_fields
         self.parses = self._adapter.parses
         self.renders = self._adapter.renders - {CONSENT_WITHDRAWAL}
         self.media_types = self._adapter.media_types
@@ -254,7 +255,7 @@ class OpenCrvsWithoutNotices:
 
 @pytest.fixture
 def without_notices(settings: Settings) -> Iterator[DemoEnvironment]:
-    factories: dict[str, Callable[[MappingSet], Any]] = {
+    factories: dict[str, Callable[[], Any]] = {
         "progres": ProgresAdapter,
         "opencrvs": OpenCrvsWithoutNotices,
     }

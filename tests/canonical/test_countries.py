@@ -78,7 +78,7 @@ from gateway.errors import ConfigurationError
         ("SOUTH SUDAN", "SSD"),
         ("turkey", "TUR"),
         ("\n760 ", "SYR"),
-        # official and common names pycountry spells otherwise (mappings/country-names.yaml)
+        # official and common names pycountry spells otherwise (data/country-names.yaml)
         ("State of Eritrea", "ERI"),
         ("Republic of the Union of Myanmar", "MMR"),
         ("Islamic Republic of Iran", "IRN"),
@@ -360,7 +360,7 @@ ambiguous:
     ],
 )
 def test_a_broken_country_names_file_fails_loudly(text: str, problem: str) -> None:
-    with pytest.raises(ConfigurationError, match="mappings/country-names.yaml is invalid") as err:
+    with pytest.raises(ConfigurationError, match="data/country-names.yaml is invalid") as err:
         load_country_names(text)
 
     assert problem in str(err.value)

@@ -186,7 +186,7 @@ def test_the_shipped_identifier_schemes_load() -> None:
 )
 def test_a_broken_identifier_schemes_file_fails_loudly(text: str, problem: str) -> None:
     with pytest.raises(
-        ConfigurationError, match="mappings/identifier-schemes.yaml is invalid"
+        ConfigurationError, match="gateway/canonical/data/identifier-schemes.yaml is invalid"
     ) as err:
         load_identifier_schemes(text)
 

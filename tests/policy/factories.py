@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from importlib.resources import files
 from pathlib import Path
 
 from gateway.canonical import Consent, DataCategory, Envelope, Identifier, LegalBasis
 from gateway.policy import PolicyRequest, SubjectFacts, SystemInfo
+from tests.fixtures.policies import shipped
 
 HOST = "JOR"
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -136,10 +136,6 @@ def request(
         host_jurisdiction=host,
         now=NOW,
     )
-
-
-def shipped(name: str) -> bytes:
-    return files("policies").joinpath(name).read_bytes()
 
 
 def policy_dir(

@@ -89,6 +89,17 @@ def test_child_protection_needs_neither_consent_nor_bid(open_engine) -> None:
     assert decision.allowed, decision.reasons
 
 
+def test_an_anti_trafficking_authority_needs_neither_consent_nor_bid(tmp_path) -> None:
+    """A child with trafficking indicators is referred at once (seed 001, section 6)."""
+    policy = CHILD_PROTECTION.replace("child-protection", "anti-trafficking")
+    engine = PolicyEngine(policy_dir(tmp_path, policy, agreements=TRACING_AGREEMENT))
+    decision = engine.decide(
+        request(subjects=[CHILD], consents=[], basis=PUBLIC_INTEREST, payload=[])
+    )
+
+    assert decision.allowed, decision.reasons
+
+
 def test_tracing_a_child_needs_a_bid_whatever_the_consent(open_engine) -> None:
     guardian = consent("PRG-0003", recipient="crvs-turkey", purpose="family-tracing").model_copy(
         update={"granted_by": GrantedBy.GUARDIAN}

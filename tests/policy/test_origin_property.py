@@ -669,7 +669,7 @@ def test_no_transfer_reaches_a_risk_country(allow_all: PolicyEngine, exchange: E
 # --- Memory: a later message that omits the nationality is still bound by what was said.
 
 PSEUDONYMISER = Pseudonymiser(b"k" * 32)
-# What each scheme ignores besides case and whitespace (mappings/identifier-schemes.yaml).
+# What each scheme ignores besides case and whitespace (data/identifier-schemes.yaml).
 SEPARATORS = {"progres-individual": "-./_", "passport": "-./_<", "national-id": "-./_"}
 UNIQUE = itertools.count()  # examples share a database: each is about new people
 FIELDS = ("nationalities", "country_of_origin", "former_habitual_residences", "feared_countries")

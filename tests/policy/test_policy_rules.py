@@ -178,6 +178,27 @@ def test_a_rule_granting_only_protection_grants_nothing(tmp_path) -> None:
     assert decision.categories == frozenset()
 
 
+def test_the_authority_that_decides_the_claim_gets_it_without_consent(tmp_path) -> None:
+    """Seed 001, 8.5 and section 6: the asylum authority is not "another party"."""
+    head = "p, unhcr-progres, crvs-national, birth-notification, birth-registration"
+    rule = f"{head}, public-interest, identity|birth|protection\n"
+    payload = [DataCategory.IDENTITY, DataCategory.BIRTH, DataCategory.PROTECTION]
+    anyone = PolicyEngine(policy_dir(tmp_path / "a", rule, agreements=OPEN_AGREEMENT))
+    deciding = PolicyEngine(
+        policy_dir(
+            tmp_path / "b",
+            rule + "g, crvs-national, asylum-authority\n",
+            agreements=OPEN_AGREEMENT,
+        )
+    )
+    basis = LegalBasis.PUBLIC_INTEREST
+
+    assert anyone.decide(request(basis=basis, payload=payload)).categories == set(payload[:2])
+    decided = deciding.decide(request(basis=basis, payload=payload))
+    assert decided.categories == set(payload)
+    assert decided.approval == "sensitive categories: protection"  # the DPO still sees it
+
+
 def test_a_payload_with_nothing_the_rule_allows_is_denied(engine) -> None:
     decision = engine.decide(request(payload=[DataCategory.SPECIFIC_NEEDS]))
 

@@ -7,8 +7,10 @@ an agreement covering them and one that has expired.
 
 from __future__ import annotations
 
-from importlib.resources import files
+import datetime as dt
 from pathlib import Path
+
+from tests.fixtures.policies import agreement, policy_folder
 
 RULES = "".join(
     f"{line}\n"
@@ -24,43 +26,26 @@ RULES = "".join(
 )
 AGREEMENT = "ken-foreign-asylum"
 EXPIRED = "ken-uga-2020"
-AGREEMENTS = f"""
-[[agreement]]
-id = "{AGREEMENT}"
-version = 1
-title = "Asylum cooperation: specific requests between states"
-parties = ["registration-authority", "foreign-state"]
-purposes = ["asylum-procedure", "family-reunification"]
-categories = ["identity", "nationality", "identifiers", "legal_status", "family"]
-legal_bases = ["public-interest", "consent"]
-valid_from = 2024-01-01
-onward_transfer = "forbidden"
-dpo_approval = false
-
-[[agreement]]
-id = "{EXPIRED}"
-version = 1
-title = "An arrangement that has run its course"
-parties = ["registration-authority", "foreign-state"]
-purposes = ["asylum-procedure"]
-categories = ["identity", "identifiers"]
-legal_bases = ["public-interest"]
-valid_from = 2020-01-01
-valid_until = 2021-01-01
-onward_transfer = "forbidden"
-dpo_approval = false
-"""
+PARTIES = ("registration-authority", "foreign-state")
+AGREEMENTS = agreement(
+    AGREEMENT,
+    PARTIES,
+    ("asylum-procedure", "family-reunification"),
+    "identity|nationality|identifiers|legal_status|family",
+    ("public-interest", "consent"),
+    title="Asylum cooperation: specific requests between states",
+) + agreement(
+    EXPIRED,
+    PARTIES,
+    "asylum-procedure",
+    "identity|identifiers",
+    "public-interest",
+    title="An arrangement that has run its course",
+    valid_from=dt.date(2020, 1, 1),
+    valid_until=dt.date(2021, 1, 1),
+)
 
 
 def request_policy(directory: Path) -> Path:
     """Write the shipped policy with specific requests enabled into `directory`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    shipped = files("policies")
-    for name, added in (
-        ("model.conf", ""),
-        ("default.csv", RULES),
-        ("agreements.toml", AGREEMENTS),
-    ):
-        text = shipped.joinpath(name).read_text("utf-8")
-        (directory / name).write_text(text + added, "utf-8")
-    return directory
+    return policy_folder(directory, RULES, AGREEMENTS)

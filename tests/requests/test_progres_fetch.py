@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.contract import Fetcher
+from adapters.kit.contract import Fetcher
 from adapters.registry import installed_adapters
 from gateway.canonical import SPECIFIC_REQUEST, Identifier, IndividualRecord
 from gateway.errors import InvalidInput, ParseError, TransportError

@@ -89,7 +89,7 @@ def test_migrations_run_twice_without_harm(engine: Engine) -> None:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
         kept = connection.execute(select(System.__table__.c.id, System.__table__.c.created_at))
         rows = kept.all()
-    assert [v for (v,) in versions] == ["0009"]
+    assert [v for (v,) in versions] == ["0014"]
     assert [(i, c.astimezone(dt.UTC)) for i, c in rows] == [
         ("kept", dt.datetime(2025, 3, 2, tzinfo=dt.UTC))
     ]

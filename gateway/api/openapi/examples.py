@@ -6,9 +6,11 @@ each against its schema, so an example cannot drift from what it illustrates.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from typing import Any
 
 from gateway.api.openapi.refusals import SCHEMAS
+from gateway.referrals.guide import from_yaml
 
 EXCHANGE_ID = "6f1c2a9e-3b7d-4c55-9a0e-2d8b4f6e1a37"
 _CATEGORIES = ["birth", "family", "identifiers", "identity", "nationality"]
@@ -38,6 +40,7 @@ _EXCHANGE_STATUS = {
         "last_error": None,
         "delivered_at": "2026-12-01T18:26:13.512004Z",
         "next_attempt_at": None,
+        "receipt": None,
     },
 }
 _EXCHANGE_STATUS_FIELDS = {  # a record's own fields: a log entry's content
@@ -132,12 +135,67 @@ _APPROVAL = {  # the DPO's approval queue (gateway/api/approvals.py): one held, 
             "last_error": None,
             "delivered_at": None,
             "next_attempt_at": None,
+            "receipt": None,
         },
     },
 }
 _LEAF = "b6a9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9"
 _VERIFIER_KEY = "exchange-gateway.local/log+d079f80f+AbG3ex4jqbaxY2Um8mC8VKkQp1wEtF8mPh4Ykm2ob4tz"
+# The sample guide shipped in policies/ (a fictional state, UTO), as the API answers it.
+_GUIDE = from_yaml(files("policies").joinpath("reference-guide.yaml").read_bytes())
+_ROUTED = {
+    "kind": "asylum",
+    "urgency": "priority",
+    "authority": "uto-rsd",
+    "outcome": "accepted",
+    "exchange_id": EXCHANGE_ID,
+    "reasons": [],
+    "rules": ["asylum.fear", "priority.specific_needs"],
+    "contact": None,
+}
+_INFORMED = {
+    **_ROUTED,
+    "kind": "unhcr",
+    "urgency": "routine",
+    "authority": "unhcr-uto",
+    "outcome": "informed",
+    "exchange_id": None,
+    "rules": ["unhcr.inform"],
+    "contact": {
+        "name": "UNHCR office",
+        "telephone": "+000 100 200",
+        "hotline": None,
+        "address": None,
+        "hours": "Mon-Fri 09:00-17:00",
+    },
+}
 SUCCESS_EXAMPLES: dict[str, Any] = {
+    "PublishedGuide": {
+        "guide": _GUIDE.model_dump(mode="json"),
+        "digest": "3f4c9a0e5b6d7c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6",
+        "published_at": "2026-12-01T18:26:13.512004Z",
+    },
+    "GuideVersion": {"version": _GUIDE.version, "effective_from": "2026-01-01"},
+    "InterviewRouted": {
+        "guide_version": _GUIDE.version,
+        "replay": False,
+        "referrals": [_ROUTED, _INFORMED],
+        "rules": ["asylum.fear", "unhcr.inform", "priority.specific_needs"],
+    },
+    "SubscriptionOut": {
+        "registry": "crvs-dci",
+        "destination": "unhcr-progres",
+        "message_type": "birth-registration-confirmation",
+        "correlation_id": "8a1f6c2e-0d4b-4e7a-9c35-71b2d9e0f4a6",
+        "subscribed_at": "2026-12-01T18:26:13.512004Z",
+    },
+    "DciAck": {
+        "message": {
+            "ack_status": "ACK",
+            "timestamp": "2026-12-01T18:26:13.512004Z",
+            "correlation_id": EXCHANGE_ID,
+        }
+    },
     "ExchangeAccepted": {
         "exchange_id": EXCHANGE_ID,
         "categories": _CATEGORIES,

@@ -1,0 +1,1 @@
+"""JSON Schemas of the DCI CRVS messages the gateway reads (a package, so they ship)."""

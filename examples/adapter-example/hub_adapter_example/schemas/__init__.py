@@ -1,0 +1,1 @@
+"""JSON Schemas of the maternity register's messages (data, read with importlib.resources)."""

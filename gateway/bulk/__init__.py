@@ -1,0 +1,1 @@
+"""Bulk migration: a legacy export imported row by row, each row an exchange like any other."""

@@ -1,0 +1,1 @@
+"""DCI civil registries: subscriptions to their live births, and their notices as exchanges."""

@@ -1,0 +1,1 @@
+"""Multiple registration: persons who match one registered before are flagged, never merged."""

@@ -1,0 +1,48 @@
+"""`gateway import` as a command: its options, and a refusal that changes nothing (exit 2)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from gateway.cli_import import import_file
+from gateway.config import Settings
+
+app = typer.Typer()
+app.command("import")(import_file)
+app.command("noop")(lambda: None)  # two commands: `import` is then a subcommand, as in the CLI
+
+
+@pytest.fixture(autouse=True)
+def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
+        if not name.startswith("GATEWAY_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    assert settings.database_url is not None
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
+
+
+def test_the_command_says_what_it_needs() -> None:
+    result = CliRunner().invoke(app, ["import", "--help"])
+
+    assert result.exit_code == 0
+    for option in ("--source", "--destination", "--purpose", "--legal-basis", "--errors"):
+        assert option in result.output
+    assert "--resume" in result.output and "--format" in result.output
+
+
+def test_an_unknown_source_exits_2_naming_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("IndividualID\r\nA1\r\n")
+    arguments = ["import", str(path), "--source", "nobody", "--destination", "progres-v4"]
+    arguments += ["--purpose", "registration-migration", "--legal-basis", "public-interest"]
+
+    result = CliRunner().invoke(app, arguments)
+
+    assert result.exit_code == 2, result.output
+    assert "--source" in result.output
