@@ -12,13 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
 from Crypto.Protocol.KDF import HKDF
-from Crypto.Random import get_random_bytes
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.errors import SealError, UnknownKeyError
 
@@ -55,22 +56,24 @@ class Sealer(Protocol):
     def open(self, sealed: str) -> str: ...
 
 
-def _seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
-    """AES-256-GCM under a random nonce, the associated data authenticated: nonce | tag | text."""
-    nonce = get_random_bytes(_NONCE)
-    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
-    cipher.update(associated)
-    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
-    return nonce + tag + ciphertext
+def _seal(key: AESGCM, plaintext: bytes, associated: bytes) -> bytes:
+    """AES-256-GCM under a random nonce, the associated data authenticated: nonce | tag | text.
+
+    Why `cryptography`'s AESGCM (OpenSSL) and not pycryptodome's, which sealed before with
+    the same bytes: it took 120 µs a body against a few, a fifth of a delivery's time and a
+    sixth of a bulk import's.
+    """
+    nonce = secrets.token_bytes(_NONCE)
+    text_and_tag = key.encrypt(nonce, plaintext, associated)
+    return nonce + text_and_tag[-_TAG:] + text_and_tag[:-_TAG]
 
 
-def _open(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+def _open(key: AESGCM, sealed: bytes, associated: bytes) -> bytes:
     """Open what `_seal` made; raise SealError if it does not verify."""
-    cipher = AES.new(key, AES.MODE_GCM, nonce=sealed[:_NONCE])
-    cipher.update(associated)
+    nonce, tag, text = sealed[:_NONCE], sealed[_NONCE : _NONCE + _TAG], sealed[_NONCE + _TAG :]
     try:
-        return cipher.decrypt_and_verify(sealed[_NONCE + _TAG :], sealed[_NONCE : _NONCE + _TAG])
-    except ValueError as exc:
+        return key.decrypt(nonce, text + tag, associated)
+    except (InvalidTag, ValueError) as exc:  # ValueError: a nonce cut short
         raise SealError("sealed data does not verify (altered, or not this row's)") from exc
 
 
@@ -78,7 +81,7 @@ class AesGcmSealer:
     """AES-256-GCM with a random nonce; the output is base64(nonce | tag | ciphertext)."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._key = AESGCM(key)
 
     def seal(self, plaintext: str) -> str:
         return base64.b64encode(_seal(self._key, plaintext.encode(), b"")).decode()
@@ -117,7 +120,7 @@ class Keyring:
     def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
         if current not in keys:
             raise ValueError("the current key id is not in the keyring")
-        self._keys = dict(keys)
+        self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._current = current
 
     @classmethod
