@@ -113,6 +113,18 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+def commands_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point the `gateway` commands at the test's data directory and database, and nothing else."""
+    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
+        if not name.startswith("GATEWAY_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    assert settings.database_url is not None
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
+    return settings
+
+
+@pytest.fixture
 def served(settings: Settings) -> Iterator[ServedGateway]:
     """A real gateway over HTTP on 127.0.0.1, with its relay running."""
     gateway = ServedGateway(Runtime.build(settings)).start()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,21 +9,13 @@ import typer
 from typer.testing import CliRunner
 
 from gateway.cli_import import import_file
-from gateway.config import Settings
 
 app = typer.Typer()
 app.command("import")(import_file)
 app.command("noop")(lambda: None)  # two commands: `import` is then a subcommand, as in the CLI
 
 
-@pytest.fixture(autouse=True)
-def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
+pytestmark = pytest.mark.usefixtures("commands_env")
 
 
 def test_the_command_says_what_it_needs() -> None:

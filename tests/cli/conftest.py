@@ -3,7 +3,6 @@ and the demo systems are registered in the served gateway when a test asks for `
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,15 +13,8 @@ from gateway.demo.server import ServedGateway
 
 
 @pytest.fixture(autouse=True)
-def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the commands at the test's data directory and database, and nothing else."""
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    return settings
+def gateway_env(commands_env: Settings) -> Settings:
+    return commands_env
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ and the runtime's own relay tries it once (`drain`), in the test's thread.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -48,15 +47,3 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 @pytest.fixture
 def letters(runtime: Runtime, destination: Destination, clock: Clock) -> Letters:
     return Letters(runtime, destination, clock)
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the commands at the test's data directory and database, and nothing else."""
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    return settings

@@ -31,7 +31,9 @@ NAME = "Zyqvarentholde"
 
 
 @pytest.fixture
-def served_letters(served: ServedGateway, destination: Destination, cli_env: Settings) -> Letters:
+def served_letters(
+    served: ServedGateway, destination: Destination, commands_env: Settings
+) -> Letters:
     return Letters(served.runtime, destination, utc_now)
 
 
@@ -110,7 +112,7 @@ def test_a_command_without_the_token_or_the_gateway_says_what_to_do(
 
 
 def test_purge_erases_bodies_past_the_retention_period(
-    runtime: Runtime, letters: Letters, cli_env: Settings
+    runtime: Runtime, letters: Letters, commands_env: Settings
 ) -> None:
     old, recent = letters.dead(), letters.dead()
     with runtime.db.unit_of_work() as session:  # the command asks the real clock
@@ -133,7 +135,7 @@ def test_purge_erases_bodies_past_the_retention_period(
 
 
 def test_keys_rotate_reseals_and_status_counts(
-    runtime: Runtime, letters: Letters, cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, letters: Letters, commands_env: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dead, pending = letters.dead(), letters.queued()
     old = runtime.bodies.current_id
@@ -160,7 +162,7 @@ def test_keys_rotate_reseals_and_status_counts(
 
 
 def test_keys_rotate_leaves_rows_under_an_unknown_key_and_says_so(
-    runtime: Runtime, letters: Letters, cli_env: Settings
+    runtime: Runtime, letters: Letters, commands_env: Settings
 ) -> None:
     foreign, kept = letters.dead(), letters.dead()
     with runtime.db.unit_of_work() as session:
@@ -183,7 +185,7 @@ def test_keys_rotate_leaves_rows_under_an_unknown_key_and_says_so(
 
 
 def test_maintenance_commands_refuse_without_a_database_a_schema_or_a_secret(
-    cli_env: Settings,
+    commands_env: Settings,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     db: Database,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,13 @@ from tests.referrals.helpers import sample_guide_text
 
 
 @pytest.fixture
-def gateway_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def migrated(commands_env: Settings) -> Settings:
     """A migrated database and a master secret where the command looks for them."""
-    for name in [n for n in os.environ if n.startswith("GATEWAY_")]:
-        if not name.startswith("GATEWAY_TEST_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    assert settings.database_url is not None
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    Runtime.build(settings).close()
-    return settings
+    Runtime.build(commands_env).close()
+    return commands_env
 
 
-def test_publish_versions_and_show(gateway_env: Settings, tmp_path: Path) -> None:
+def test_publish_versions_and_show(migrated: Settings, tmp_path: Path) -> None:
     runner = CliRunner()
     v1 = tmp_path / "guide-v1.yaml"
     v1.write_bytes(sample_guide_text())
@@ -56,7 +49,7 @@ def test_publish_versions_and_show(gateway_env: Settings, tmp_path: Path) -> Non
 
 
 def test_an_invalid_file_names_the_field_and_changes_nothing(
-    gateway_env: Settings, tmp_path: Path
+    migrated: Settings, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     bad = tmp_path / "bad.yaml"
