@@ -15,6 +15,7 @@ from gateway.config import Settings
 from gateway.consent_notices import Notices
 from gateway.consents import CHILD_VIEWS_KEY, Consents
 from gateway.crypto import BodySealer, Keyring, Pseudonymiser, Sealer, derive_key
+from gateway.dci.service import DciSubscriptions
 from gateway.dead_letters.retention import purge_expired
 from gateway.dead_letters.service import DeadLetters
 from gateway.delivery import repository as outbox
@@ -22,7 +23,7 @@ from gateway.delivery.bodies import seal_plaintext_rows
 from gateway.delivery.outbox import OutboxRelay
 from gateway.delivery.publisher import Publisher
 from gateway.delivery.relay import BackgroundRelay, Dispatcher
-from gateway.delivery.transport import Transport
+from gateway.delivery.transport import HttpTransport, Transport
 from gateway.delivery.worker import DELIVER, app, check_time_limits, configure
 from gateway.pipeline import ExchangeService
 from gateway.policy import PolicyEngine
@@ -56,6 +57,7 @@ class Runtime:
     approvals: Approvals
     dead_letters: DeadLetters
     registrations: RegistrationFlags
+    dci: DciSubscriptions
     relay: OutboxRelay
     sealer: Sealer
     bodies: BodySealer
@@ -91,25 +93,26 @@ class Runtime:
         pseudonymiser = Pseudonymiser(derive_key(master, "subject-pseudonyms"))
         policy = PolicyEngine(settings.policy_dir, origin_exceptions=settings.origin_exceptions)
         directory = Directory(db, settings.registry_cache_seconds)
+        exchanges = ExchangeService(
+            db,
+            directory,
+            adapters_in_use,
+            policy,
+            pseudonymiser,
+            settings.host_jurisdiction,
+            sealer=bodies,
+            register=StatisticalRegister(
+                Pseudonymiser(derive_key(master, "statistical-register")),
+                policy.rules.groups_of,
+                db.engine.dialect.name,
+            ),
+            clock=clock,
+        )
         runtime = cls(
             settings=settings,
             db=db,
             directory=directory,
-            exchanges=ExchangeService(
-                db,
-                directory,
-                adapters_in_use,
-                policy,
-                pseudonymiser,
-                settings.host_jurisdiction,
-                sealer=bodies,
-                register=StatisticalRegister(
-                    Pseudonymiser(derive_key(master, "statistical-register")),
-                    policy.rules.groups_of,
-                    db.engine.dialect.name,
-                ),
-                clock=clock,
-            ),
+            exchanges=exchanges,
             requests=SpecificRequests(
                 db,
                 directory,
@@ -140,6 +143,15 @@ class Runtime:
             approvals=Approvals(db, clock),
             dead_letters=DeadLetters(db, clock),
             registrations=RegistrationFlags(db),
+            dci=DciSubscriptions(
+                db,
+                directory,
+                adapters_in_use,
+                exchanges,
+                sealer,
+                HttpTransport(settings.delivery_timeout_seconds),
+                clock,
+            ),
             log=TransparencyLog(db, master, settings.log_origin, clock),
             relay=relay,
             sealer=sealer,
@@ -190,6 +202,7 @@ class Runtime:
 
     def close(self) -> None:
         self.requests.close()
+        self.dci.close()
         if self.appender is not None:
             self.appender.stop()
             self.appender = None

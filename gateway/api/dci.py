@@ -20,7 +20,6 @@ from gateway.api.openapi.refusals import too_large
 from gateway.canonical.json import canonical_json
 from gateway.dci.schemas import NOTIFY_PATH, DciAck, SubscriptionIn, SubscriptionOut
 from gateway.dci.service import DciSubscriptions, Subscribed, SubscriptionSpec
-from gateway.delivery.transport import HttpTransport
 from gateway.errors import (
     ForbiddenError,
     ParseError,
@@ -35,22 +34,8 @@ __all__ = ["NOTIFY_PATH", "router"]
 
 
 def subscriptions(request: Request) -> DciSubscriptions:
-    """Return the app's subscription service, built once from its runtime."""
-    state = request.app.state
-    found: DciSubscriptions | None = getattr(state, "dci", None)
-    if found is None:
-        rt = runtime_of(request)
-        found = DciSubscriptions(
-            rt.db,
-            rt.directory,
-            rt.exchanges.adapters,
-            rt.exchanges,
-            rt.sealer,
-            HttpTransport(rt.settings.delivery_timeout_seconds),
-            rt.clock,
-        )
-        state.dci = found
-    return found
+    """Return the runtime's subscription service."""
+    return runtime_of(request).dci
 
 
 @router.post(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from adapters.kit.contract import CONTENT_TYPE, FetchRequest
 from adapters.registry import AdapterRegistry
 from gateway.crypto import Sealer, sha256_hex
-from gateway.delivery.transport import Transport
+from gateway.delivery.transport import HttpTransport, Transport
 from gateway.envelope import HEADERS
 from gateway.errors import (
     EnvelopeError,
@@ -93,6 +93,10 @@ class DciSubscriptions:
         self.sealer = sealer
         self.transport = transport
         self.clock = clock
+
+    def close(self) -> None:
+        if isinstance(self.transport, HttpTransport):
+            self.transport.close()
 
     def subscribe(self, spec: SubscriptionSpec) -> Subscribed:
         """Ask the registry for its live births; keep the subscription once it acknowledged.
