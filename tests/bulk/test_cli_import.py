@@ -5,15 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from gateway.cli_import import import_file
-
-app = typer.Typer()
-app.command("import")(import_file)
-app.command("noop")(lambda: None)  # two commands: `import` is then a subcommand, as in the CLI
-
+from gateway.cli import app
 
 pytestmark = pytest.mark.usefixtures("commands_env")
 
