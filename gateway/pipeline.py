@@ -342,6 +342,7 @@ class ExchangeService:
             read.destination.id,
             read.received.at,
             registered,
+            allowed=decision.categories,  # no flag on evidence the authority may not receive
         )
         return accepted, writes + flagged.writes
 

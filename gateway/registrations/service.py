@@ -29,12 +29,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gateway.audit.service import Reader
-from gateway.canonical import Payload
+from gateway.canonical import DataCategory, Payload
 from gateway.canonical.registration import Registration
 from gateway.crypto import Pseudonymiser
 from gateway.errors import ForbiddenError
 from gateway.registrations import repository
-from gateway.registrations.digest import NAME_YEAR_SEX, STRENGTH, Digest, digests
+from gateway.registrations.digest import (
+    EVIDENCE,
+    IDENTIFIER,
+    NAME_DOB_SEX,
+    NAME_YEAR_SEX,
+    STRENGTH,
+    Digest,
+    digests,
+)
 from gateway.registrations.repository import Earlier, Wanted
 from gateway.registrations.schemas import FlagOut, FlagPage, FlagQuery
 from gateway.store.db import Database
@@ -123,13 +131,18 @@ def flag(
     authority: str,
     at: dt.datetime,
     prepared: Registered | None = None,
+    *,
+    allowed: frozenset[DataCategory] | None = None,
 ) -> Flagged:
     """Check a registration's persons against the authority's register; return the writes.
 
-    Any other payload is no registration: nothing is checked, nothing written.
+    Any other payload is no registration: nothing is checked, nothing written. Only evidence
+    of the categories the authority is `allowed` counts or is kept (identifiers, identity):
+    a flag never rests on what its recipient may not receive.
     """
     if not isinstance(registration, Registration):
         return Flagged((), [])
+    kinds = usable_evidence(allowed)
     checked = None if prepared is None else prepared.checked.get(id(registration))
     if prepared is not None and checked is not None and checked.authority == authority:
         wanted, by_digest = checked.wanted, prepared.committed[authority]
@@ -143,7 +156,10 @@ def flag(
     found = repository.strongest_first([*committed, *repository.pending(batch, authority, wanted)])
     digest_rows: list[Row] = []
     flag_rows: list[Row] = []
-    for position, (subject, own) in enumerate(zip(checked.subjects, checked.evidence, strict=True)):
+    for position, (subject, evidence) in enumerate(
+        zip(checked.subjects, checked.evidence, strict=True)
+    ):
+        own = frozenset(d for d in evidence if d.kind in kinds)
         mine = {"exchange_id": exchange_id, "position": position, "subject": subject}
         digest_rows += [
             {**mine, "authority": authority, "kind": d.kind, "digest": d.value,
@@ -176,6 +192,16 @@ def flag(
         tuple(flag_rows),
         [*repository.digest_writes(digest_rows), *repository.flag_writes(flag_rows)],
     )
+
+
+def usable_evidence(allowed: frozenset[DataCategory] | None) -> frozenset[str]:
+    """Return the kinds of evidence a recipient allowed these categories may be flagged on."""
+    if allowed is None:
+        return frozenset(EVIDENCE)
+    kinds = {IDENTIFIER} if DataCategory.IDENTIFIERS in allowed else set()
+    if DataCategory.IDENTITY in allowed:
+        kinds |= {NAME_DOB_SEX, NAME_YEAR_SEX}
+    return frozenset(kinds)
 
 
 def _matched(own: frozenset[Digest], found: Iterable[Earlier]) -> list[Earlier]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gateway.audit import record as audit_record
 from gateway.audit import repository as audit_log
 from gateway.audit.record import ALLOWED
-from gateway.canonical import BirthDate, Identifier, Person, PersonName, Sex
+from gateway.canonical import BirthDate, DataCategory, Identifier, Person, PersonName, Sex
 from gateway.canonical.registration import Registration
 from gateway.crypto import Pseudonymiser
 from gateway.ids import new_id
@@ -74,23 +74,29 @@ def in_batch(
     payload: Registration,
     authority: str = AUTHORITY,
     prepared: Registered | None = None,
+    allowed: frozenset[DataCategory] | None = None,
 ) -> tuple[str, Flagged]:
     """Record and check one registration in a batch (with what `prepare` read for the batch,
-    if given); return its exchange id and flags."""
+    if given; for an authority `allowed` these categories); return its exchange id and flags."""
     exchange_id = new_id()
-    flagged = flag(batch, PSEUDONYMISER, payload, exchange_id, authority, AT, prepared)
+    flagged = flag(
+        batch, PSEUDONYMISER, payload, exchange_id, authority, AT, prepared, allowed=allowed
+    )
     record_writes(batch, exchange_id)
     batch.defer(*flagged.writes)
     return exchange_id, flagged
 
 
 def register(
-    db: Database, payload: Registration, authority: str = AUTHORITY
+    db: Database,
+    payload: Registration,
+    authority: str = AUTHORITY,
+    allowed: frozenset[DataCategory] | None = None,
 ) -> tuple[str, Flagged]:
     """Record and check one registration in a transaction of its own, committed."""
     with db.transaction() as connection:
         batch = Batch(connection)
-        found = in_batch(batch, payload, authority)
+        found = in_batch(batch, payload, authority, allowed=allowed)
         batch.write()
     return found
 

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from gateway.canonical import BirthRegistration, Sex
+from gateway.canonical import BirthRegistration, DataCategory, Sex
 from gateway.registrations.service import MAX_FLAGS_PER_PERSON, Flagged, flag, prepare
 from gateway.store.db import Database
 from gateway.store.group import Batch
@@ -50,6 +50,19 @@ def test_the_same_identifier_is_a_strong_match(db: Database) -> None:
         "evidence": "identifier",
         "flagged_at": None,
     }
+
+
+def test_evidence_the_authority_may_not_receive_neither_counts_nor_is_kept(db: Database) -> None:
+    """An authority not allowed identifiers is never told that an identifier matched."""
+    no_identifiers = frozenset({DataCategory.IDENTITY, DataCategory.NATIONALITY})
+    register(db, registration(person("Amani", "Okello", ids=[ID])), allowed=no_identifiers)
+    _, flagged = register(
+        db, registration(person("Amani", "Okello", ids=[ID])), allowed=no_identifiers
+    )
+    assert strengths(flagged) == ["probable"]  # by name, date of birth and sex only
+
+    _, later = register(db, registration(person("Grace", "Achieng", "1985-01-01", ids=[ID])))
+    assert strengths(later) == []  # the identifiers were never kept to match against
 
 
 def test_the_same_name_date_of_birth_and_sex_is_a_probable_match(db: Database) -> None:
