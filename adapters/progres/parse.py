@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from adapters.kit.jsonschema_problems import canonical_problems, pointer
 from adapters.kit.mapping import MappingSet
@@ -31,6 +31,7 @@ LOOKUP_ISO = "progres_isocode"
 # Why a day of slack: proGres stamps local dates and Kakuma is UTC+3, so a birth just after
 # midnight there may be dated "tomorrow" by a server clock that is still on UTC.
 FUTURE_SLACK = dt.timedelta(days=1)
+Built = TypeVar("Built", bound=BaseModel)
 EARLIEST_BIRTH = dt.date(1890, 1, 1)
 """A floor that holds whatever the clock says: no one alive was born before it, so an earlier
 date of birth is a typing slip or a placeholder (1800-01-01, 0001-01-01)."""
@@ -97,7 +98,7 @@ class SpecFields:
             )
 
 
-class _Reader:
+class Reader:
     """Decode one notification defensively; the schema reports shapes, this reports meaning."""
 
     def __init__(self, fields: SpecFields, today: dt.date) -> None:
@@ -189,7 +190,8 @@ class _Reader:
         return found
 
     def date(self, record: dict[str, Any], base: Path, canonical: str) -> dt.date | None:
-        """Read a date of birth; one in the future, or implausibly long ago, is a problem."""
+        """Read a date (of birth, of registration); one in the future, or implausibly long
+        ago, is a problem."""
         native = self.natives.get(canonical)
         found = None if native is None else _date(record.get(native))
         if native is None or found is None:
@@ -331,7 +333,7 @@ def read_individual(
     For an individual fetched on its own (adapters/progres/fetch.py): the same attributes
     of the same entity, decoded through the same spec and code lists.
     """
-    reader = _Reader(fields, today)
+    reader = Reader(fields, today)
     _, data = reader.person(record, base)
     return data, reader.problems
 
@@ -340,13 +342,19 @@ def parse_birth_notification(
     fields: SpecFields, doc: dict[str, Any], today: Callable[[], dt.date]
 ) -> BirthEvent:
     """Validate a decoded notification against its schema and meaning; build the event."""
-    reader = _Reader(fields, today())
+    reader = Reader(fields, today())
     found = schema.problems(BIRTH_NOTIFICATION, doc)
     data = reader.event(doc)
-    found += reader.problems
+    return built(BirthEvent, BIRTH_NOTIFICATION, data, found + reader.problems)
+
+
+def built(
+    model: type[Built], message_type: str, data: dict[str, Any], found: list[Problem]
+) -> Built:
+    """Build a canonical payload from what was read, or fail listing every problem found."""
     if found:
-        raise ParseError(f"invalid proGres {BIRTH_NOTIFICATION}", found)
+        raise ParseError(f"invalid proGres {message_type}", found)
     try:
-        return BirthEvent.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ParseError(f"invalid proGres {BIRTH_NOTIFICATION}", canonical_problems(exc)) from exc
+        raise ParseError(f"invalid proGres {message_type}", canonical_problems(exc)) from exc

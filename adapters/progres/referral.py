@@ -16,16 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
-
-from adapters.kit.jsonschema_problems import canonical_problems
 from adapters.kit.mapping import MappingSet
 from adapters.progres import schema
-from adapters.progres.parse import FUTURE_SLACK, SpecFields, _Reader
+from adapters.progres.parse import Reader, SpecFields, built
 from adapters.progres.records import INDIVIDUAL, PersonWriter
 from gateway.canonical.json import canonical_json
 from gateway.canonical.referral import REFERRAL, Referral
-from gateway.errors import InvalidInput, ParseError
+from gateway.errors import InvalidInput
 
 SUBJECT_REF = "individual"
 
@@ -33,7 +30,7 @@ SUBJECT_REF = "individual"
 def parse_referral(fields: SpecFields, doc: dict[str, Any], today: dt.date) -> Referral:
     """Validate a decoded referral against its schema and code lists; build it."""
     found = schema.problems(REFERRAL, doc)
-    reader = _Reader(fields, today)
+    reader = Reader(fields, today)
     data: dict[str, Any] = {
         "id": reader.raw(doc, "referral.id"),
         "kind": reader.code(doc, [], "referral.kind"),
@@ -42,27 +39,14 @@ def parse_referral(fields: SpecFields, doc: dict[str, Any], today: dt.date) -> R
         "from_office": reader.raw(doc, "referral.from_office"),
         "to_authority": reader.raw(doc, "referral.to_authority"),
     }
-    native = fields.natives["referral.referred_on"]
-    value = doc.get(native)
-    try:
-        referred = dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        referred = None  # the schema's date format reports it
-    if referred and referred > today + FUTURE_SLACK:
-        reader.add([native], "date is in the future")
-    data["referred_on"] = referred
+    data["referred_on"] = reader.date(doc, [], "referral.referred_on")
     subject = doc.get(INDIVIDUAL)
     if isinstance(subject, dict):
         _, person = reader.person(subject, [INDIVIDUAL])
         person["ref"] = person["ref"] or SUBJECT_REF
         data["person"] = person
-    found += reader.problems
-    if found:
-        raise ParseError(f"invalid proGres {REFERRAL}", found)
-    try:
-        return Referral.model_validate({k: v for k, v in data.items() if v is not None})
-    except ValidationError as exc:
-        raise ParseError(f"invalid proGres {REFERRAL}", canonical_problems(exc)) from exc
+    given = {k: v for k, v in data.items() if v is not None}
+    return built(Referral, REFERRAL, given, found + reader.problems)
 
 
 class ReferralWriter:

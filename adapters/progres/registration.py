@@ -17,38 +17,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
-
-from adapters.kit.jsonschema_problems import canonical_problems
 from adapters.kit.mapping import MappingSet
 from adapters.progres import schema
-from adapters.progres.parse import FUTURE_SLACK, SpecFields, _Reader
+from adapters.progres.parse import Reader, SpecFields, built
 from adapters.progres.records import HOUSEHOLD, INDIVIDUAL, PersonWriter
 from gateway.canonical.json import canonical_json
 from gateway.canonical.registration import REGISTRATION, Registration
-from gateway.errors import InvalidInput, ParseError
+from gateway.errors import InvalidInput
 
 FOCAL_REF = "individual"  # refs of persons without a proGres id, inside one message
 MEMBER_REF = "member-{}"
 
 
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None  # the schema's date format reports it
-
-
 def parse_registration(fields: SpecFields, doc: dict[str, Any], today: dt.date) -> Registration:
     """Validate a decoded registration against its schema and meaning; build it."""
     found = schema.problems(REGISTRATION, doc)
-    reader = _Reader(fields, today)
+    reader = Reader(fields, today)
     data: dict[str, Any] = {"office": reader.raw(doc, "registration_record.office")}
-    native = fields.natives["registration_record.registered_on"]
-    registered = _date(doc.get(native))
-    if registered and registered > today + FUTURE_SLACK:
-        reader.add([native], "date is in the future")
-    data["registered_on"] = registered
+    data["registered_on"] = reader.date(doc, [], "registration_record.registered_on")
     focal = doc.get(INDIVIDUAL)
     if isinstance(focal, dict):
         _, person = reader.person(focal, [INDIVIDUAL])
@@ -67,13 +53,8 @@ def parse_registration(fields: SpecFields, doc: dict[str, Any], today: dt.date) 
         refs = [p["ref"] for p in [person, *household]]
         if len(refs) != len(set(refs)):
             reader.add([HOUSEHOLD], "two individuals share one individual id")
-    found += reader.problems
-    if found:
-        raise ParseError(f"invalid proGres {REGISTRATION}", found)
-    try:
-        return Registration.model_validate({k: v for k, v in data.items() if v is not None})
-    except ValidationError as exc:
-        raise ParseError(f"invalid proGres {REGISTRATION}", canonical_problems(exc)) from exc
+    given = {k: v for k, v in data.items() if v is not None}
+    return built(Registration, REGISTRATION, given, found + reader.problems)
 
 
 class RegistrationWriter:
