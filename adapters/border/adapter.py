@@ -13,12 +13,12 @@ from collections.abc import Callable, Sequence
 from adapters.border import schema
 from adapters.border.parse import ReferralFields, parse_referral
 from adapters.border.render import ReferralWriter
-from adapters.kit.contract import Rendered
+from adapters.kit.contract import Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from gateway.canonical import Payload
 from gateway.canonical.referral import REFERRAL, Referral
-from gateway.errors import ConfigurationError, EnvelopeError, Problem
+from gateway.errors import ConfigurationError, Problem
 
 NAME = "border"
 MEDIA_TYPE = "application/json"
@@ -63,13 +63,13 @@ class BorderAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a border referral; ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_referral(self._fields, load_object(body), self._today())
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical Referral as a border referral."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if not isinstance(payload, Referral):
             raise TypeError(f"{message_type} renders a Referral, not {type(payload).__name__}")
         return Rendered(self._writer.render(payload), MEDIA_TYPE)
@@ -77,10 +77,5 @@ class BorderAdapter:
     def check_rendered(self, message_type: str, body: bytes) -> Sequence[Problem]:
         """Return what is wrong with a rendered body against the border system's schema."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "check")
+            raise unsupported(self.name, message_type, "check")
         return schema.rendered_problems(body)
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"{NAME} does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for {NAME}: {message_type!r}", [problem])

@@ -15,7 +15,7 @@ from adapters.kit.mapping import Encoder, MappingSet
 from gateway.canonical.json import canonical_json
 from gateway.canonical.person import IdentityDocument, Person, PersonName
 from gateway.canonical.referral import REFERRAL, Referral
-from gateway.errors import GatewayError
+from gateway.errors import InvalidInput
 
 
 class ReferralWriter:
@@ -58,7 +58,7 @@ class ReferralWriter:
         self._put(body, "referral.to_authority", referral.to_authority)
         found = schema.problems(body)
         if found:  # a bug in this module or its spec, or a value the system cannot hold
-            raise GatewayError(f"rendered border {REFERRAL} breaks its schema", found)
+            raise InvalidInput(f"rendered border {REFERRAL} breaks its schema", found)
         return canonical_json(body)
 
     def name(self, record: dict[str, Any], name: PersonName) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from adapters.dci.notify import CONFIRMATION, parse_notify
 from adapters.dci.record import RECORD_NATIVES, UNREAD_NATIVES, RecordReader, selected_type
 from adapters.dci.search import SCHEME, read_search, search_request
 from adapters.dci.subscribe import subscribe_request
-from adapters.kit.contract import FetchRequest, Rendered
+from adapters.kit.contract import FetchRequest, Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from gateway.canonical import SPECIFIC_REQUEST, Identifier, IndividualRecord, Payload
-from gateway.errors import ConfigurationError, EnvelopeError, Problem
+from gateway.errors import ConfigurationError
 
 PERSON = [
     "person.identifiers.scheme",
@@ -68,17 +68,17 @@ class DciAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a DCI notify of a registered live birth; ParseError lists every problem."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_notify(self._readers[CONFIRMATION], load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render nothing: the gateway only asks a DCI registry and reads what it sends."""
-        raise _unsupported(message_type, "render")
+        raise unsupported(self.name, message_type, "render")
 
     def fetch_request(self, message_type: str, identifiers: Sequence[Identifier]) -> FetchRequest:
         """Return the sync search for one person by birth registration number."""
         if message_type not in self.fetches:
-            raise _unsupported(message_type, "fetch")
+            raise unsupported(self.name, message_type, "fetch")
         return search_request(identifiers, self._id_type, self._sender, self._receiver, self._now())
 
     def parse_fetched(
@@ -86,7 +86,7 @@ class DciAdapter:
     ) -> IndividualRecord | None:
         """Read the registry's search answer: the person, or None if it holds none."""
         if message_type not in self.fetches:
-            raise _unsupported(message_type, "fetch")
+            raise unsupported(self.name, message_type, "fetch")
         return read_search(self._readers[SPECIFIC_REQUEST], status, body)
 
     def subscribe_request(self, notify_url: str) -> FetchRequest:
@@ -114,8 +114,3 @@ def _natives(mappings: MappingSet, message_type: str) -> frozenset[str]:
             f"the reader does not read {unread}"
         )
     return RECORD_NATIVES | UNREAD_NATIVES | selectors
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"dci does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for dci: {message_type!r}", [problem])

@@ -10,7 +10,7 @@ from adapters.immigration.fields import Fields
 from adapters.immigration.parse import parse_message, schema_problems
 from adapters.immigration.render import render_message
 from adapters.immigration.schema import MESSAGE_TYPES
-from adapters.kit.contract import Rendered
+from adapters.kit.contract import Rendered, unsupported
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from gateway.canonical import Payload
 from gateway.canonical.documents import (
@@ -19,7 +19,7 @@ from gateway.canonical.documents import (
     DOCUMENT_VALIDITY_ANSWER,
     DOCUMENT_VALIDITY_CHECK,
 )
-from gateway.errors import EnvelopeError, GatewayError, Problem
+from gateway.errors import GatewayError, Problem
 
 CONTENT_TYPE = "application/xml"
 REQUIRED = {
@@ -79,20 +79,20 @@ class ImmigrationAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse an immigration message; ParseError lists every problem by element."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_message(self._fields[message_type], message_type, body, self._today())
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as an immigration message valid against the XSD."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         body = render_message(self._fields[message_type], message_type, payload)
         return Rendered(body, CONTENT_TYPE)
 
     def check_rendered(self, message_type: str, body: bytes) -> list[Problem]:
         """Return every problem of a body against the XSD (RenderChecker); [] when valid."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         return schema_problems(message_type, body)
 
     def render_error(self, message_type: str | None, error: GatewayError) -> Rendered:
@@ -101,8 +101,3 @@ class ImmigrationAdapter:
         Why: the authority's clients read its XML, not the gateway's JSON problem.
         """
         return Rendered(errors.render_error(error), CONTENT_TYPE)
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"immigration does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for immigration: {message_type!r}", [problem])

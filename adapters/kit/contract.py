@@ -26,7 +26,7 @@ from typing import Protocol, runtime_checkable
 
 from adapters.kit.mapping import MappingSet
 from gateway.canonical import Identifier, Payload
-from gateway.errors import GatewayError, Problem, UnsupportedMediaTypeError
+from gateway.errors import EnvelopeError, GatewayError, Problem, UnsupportedMediaTypeError
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,12 @@ def _parse(value: str) -> tuple[str, list[str]] | None:
     if _END.fullmatch(value, at) is None:
         return None
     return media_type, charsets
+
+
+def unsupported(adapter: str, message_type: str, verb: str) -> EnvelopeError:
+    """Return the error for a message type an adapter does not parse, render or fetch."""
+    problem = Problem("message_type", f"{adapter} does not {verb} {message_type!r}")
+    return EnvelopeError(f"unsupported message type for {adapter}: {message_type!r}", [problem])
 
 
 def _unsupported(message: str) -> UnsupportedMediaTypeError:

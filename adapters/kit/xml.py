@@ -237,7 +237,7 @@ def _readable_path(tree: Any, path: str | None) -> str:
         found = tree.xpath(path, namespaces=prefixes)
     except etree.XPathError:
         return "/"
-    if not found or not isinstance(found[0], etree._Element):
+    if not found or not etree.iselement(found[0]):
         return "/"
     parts = []
     element = found[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from adapters.kit.contract import Rendered
+from adapters.kit.contract import Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.legacy import schema
@@ -18,7 +18,7 @@ from adapters.legacy.row import Columns, parse_row, render_row
 from gateway.canonical import Payload
 from gateway.canonical.json import canonical_json
 from gateway.canonical.registration import REGISTRATION, Registration
-from gateway.errors import EnvelopeError, Problem
+from gateway.errors import Problem
 
 NAME = "legacy-registration"
 MEDIA_TYPE = "application/json"
@@ -52,13 +52,13 @@ class LegacyRegistrationAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse one row (a flat JSON object); ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_row(self._columns, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a registration as one row (a flat JSON object, keys sorted)."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if not isinstance(payload, Registration):
             raise TypeError(f"{message_type} renders a Registration, not {type(payload).__name__}")
         return Rendered(canonical_json(render_row(self._columns, payload)), MEDIA_TYPE)
@@ -66,10 +66,5 @@ class LegacyRegistrationAdapter:
     def check_rendered(self, message_type: str, body: bytes) -> Sequence[Problem]:
         """Return every problem of a rendered row against the export's schema (none: valid)."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         return schema.problems(load_object(body))
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"{NAME} does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for {NAME}: {message_type!r}", [problem])

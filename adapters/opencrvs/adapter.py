@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.kit.contract import Rendered
+from adapters.kit.contract import Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.opencrvs import natives, probe, schema
@@ -19,7 +19,7 @@ from adapters.opencrvs.render import (
 )
 from adapters.opencrvs.resources import Writer
 from gateway.canonical import CONSENT_WITHDRAWAL, BirthEvent, ConsentWithdrawal, Payload
-from gateway.errors import EnvelopeError, Problem
+from gateway.errors import Problem
 
 REQUIRED = {
     BIRTH_NOTIFICATION: [
@@ -74,13 +74,13 @@ class OpenCrvsAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse an OpenCRVS message; ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_confirmation(self.mappings, self._confirmation, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as an OpenCRVS message."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if message_type == CONSENT_WITHDRAWAL:
             if not isinstance(payload, ConsentWithdrawal):
                 raise TypeError(
@@ -97,8 +97,3 @@ class OpenCrvsAdapter:
         if message_type == BIRTH_NOTIFICATION:
             return notification_problems(doc)
         return schema.problems(message_type, doc)
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"opencrvs does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for opencrvs: {message_type!r}", [problem])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from adapters.kit.contract import Receipt, Rendered
+from adapters.kit.contract import Receipt, Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.primero import schema
@@ -13,10 +13,22 @@ from adapters.primero.parse import CaseFields, parse_case
 from adapters.primero.render import CaseWriter, render_case
 from gateway.canonical import Payload
 from gateway.canonical.referral import REFERRAL, Referral
-from gateway.errors import ConfigurationError, EnvelopeError, Problem
+from gateway.errors import ConfigurationError, Problem
 
 REQUIRED = {
-    REFERRAL: ["referral.id", "referral.referred_on", "referral.urgency", "referral.reasons"],
+    # Every field render.py writes unguarded: a spec without one would fail each render.
+    REFERRAL: [
+        "referral.id",
+        "referral.referred_on",
+        "referral.urgency",
+        "referral.reasons",
+        "person.identifiers.value",
+        "person.names.given",
+        "person.names.family",
+        "person.sex",
+        "person.birth_date.date",
+        "person.nationalities",
+    ],
 }
 MEDIA_TYPE = "application/json"
 
@@ -46,13 +58,13 @@ class PrimeroAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a Primero case as a referral; ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_case(self._fields, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a child-protection referral as a Primero case creation."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if not isinstance(payload, Referral):
             raise TypeError(f"{message_type} renders a Referral, not {type(payload).__name__}")
         return Rendered(render_case(self._writer, payload), MEDIA_TYPE)
@@ -60,7 +72,7 @@ class PrimeroAdapter:
     def check_rendered(self, message_type: str, body: bytes) -> Sequence[Problem]:
         """Check a rendered body against the case schema (the conformance kit's hook)."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         return schema.problems(load_object(body))
 
     def read_response(
@@ -68,8 +80,3 @@ class PrimeroAdapter:
     ) -> Receipt:
         """Read Primero's answer to a case creation: the case id is the reference."""
         return read_case_answer(status, headers, body)
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"primero does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for primero: {message_type!r}", [problem])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from adapters.kit.contract import FetchRequest, Rendered
+from adapters.kit.contract import FetchRequest, Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from adapters.progres import fetch, schema
@@ -25,7 +25,7 @@ from gateway.canonical import (
 )
 from gateway.canonical.referral import REFERRAL, Referral
 from gateway.canonical.registration import REGISTRATION, Registration
-from gateway.errors import ConfigurationError, EnvelopeError, Problem
+from gateway.errors import ConfigurationError, Problem
 
 REQUIRED = {
     BIRTH_NOTIFICATION: [
@@ -40,7 +40,7 @@ REQUIRED = {
     CONFIRMATION: ["person.identifiers.value", "registration.registration_number"],
     WITHDRAWAL: ["withdrawal.consent_id", "withdrawal.exchange_ids", "withdrawal.withdrawn_at"],
     REGISTRATION: ["registration_record.registered_on", "person.names.given", "person.sex"],
-    REFERRAL: ["referral.id", "referral.kind", "referral.referred_on", "person.ref"],
+    REFERRAL: ["referral.id", "referral.kind", "referral.referred_on", "person.ref", "person.sex"],
 }
 RECORD_ROOTS = {REGISTRATION: "registration_record", REFERRAL: "referral"}
 """Message types about individual records (records.py), by the canonical root of their fields."""
@@ -81,7 +81,7 @@ class ProgresAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a proGres message; ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         if message_type == REGISTRATION:
             return parse_registration(self._records[REGISTRATION], load_object(body), self._today())
         if message_type == REFERRAL:
@@ -91,7 +91,7 @@ class ProgresAdapter:
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as a proGres message."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if message_type in RECORD_ROOTS:
             return Rendered(self._render_record(message_type, payload), "application/json")
         if message_type == WITHDRAWAL:
@@ -120,7 +120,7 @@ class ProgresAdapter:
     def fetch_request(self, message_type: str, identifiers: Sequence[Identifier]) -> FetchRequest:
         """Return the lookup of one individual by proGres id (adapters/progres/fetch.py)."""
         if message_type not in self.fetches:
-            raise _unsupported(message_type, "fetch")
+            raise unsupported(self.name, message_type, "fetch")
         return fetch.lookup_request(identifiers)
 
     def parse_fetched(
@@ -128,10 +128,5 @@ class ProgresAdapter:
     ) -> IndividualRecord | None:
         """Read proGres's answer to a lookup: the individual, or None if it holds none."""
         if message_type not in self.fetches:
-            raise _unsupported(message_type, "fetch")
+            raise unsupported(self.name, message_type, "fetch")
         return fetch.read_lookup(self._notification, status, headers, body, self._today())
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"progres does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for progres: {message_type!r}", [problem])

@@ -84,9 +84,7 @@ def native_samples(adapter: Adapter, samples: Samples) -> list[str]:
 
 
 def _payload_problems(payload: Any, again: Any) -> list[str]:
-    if not all(
-        callable(getattr(payload, m, None)) for m in ("subjects", "categories", "minimised")
-    ):
+    if not all(callable(getattr(payload, m, None)) for m in PAYLOAD_METHODS):
         return [f"parse returned a {type(payload).__name__}, not a Payload"]
     found = []
     if payload != again:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.kit.contract import Rendered
+from adapters.kit.contract import Rendered, unsupported
 from adapters.kit.jsonbody import load_object
 from adapters.kit.mapping import MappingSet, load_mapping_set
 from gateway.canonical import BirthEvent, BirthRegistration, Payload
-from gateway.errors import ConfigurationError, EnvelopeError, Problem
+from gateway.errors import ConfigurationError, Problem
 
 from hub_adapter_example import schema
 from hub_adapter_example.parse import NoticeFields, parse_notice
@@ -60,13 +60,13 @@ class MaternityAdapter:
     def parse(self, message_type: str, body: bytes) -> Payload:
         """Parse a register message; ParseError lists every problem found."""
         if message_type not in self.parses:
-            raise _unsupported(message_type, "parse")
+            raise unsupported(self.name, message_type, "parse")
         return parse_notice(self._fields, load_object(body))
 
     def render(self, message_type: str, payload: Payload) -> Rendered:
         """Render a canonical payload as a register message."""
         if message_type not in self.renders:
-            raise _unsupported(message_type, "render")
+            raise unsupported(self.name, message_type, "render")
         if message_type == BIRTH_NOTIFICATION:
             if not isinstance(payload, BirthEvent):
                 raise TypeError(
@@ -94,8 +94,3 @@ def _misplaced(
         if field.native not in scopes.get(root, frozenset()):
             found.append(f"{message_type}: {field.native!r} is not an attribute of {root}")
     return found
-
-
-def _unsupported(message_type: str, verb: str) -> EnvelopeError:
-    problem = Problem("message_type", f"maternity does not {verb} {message_type!r}")
-    return EnvelopeError(f"unsupported message type for maternity: {message_type!r}", [problem])
