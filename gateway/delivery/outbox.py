@@ -382,8 +382,9 @@ class OutboxRelay:
     def _judge(self, message: _Loaded, response: Response | None, error: str | None) -> _Outcome:
         """Decide what an answer (or its absence) makes of the message.
 
-        Its `hold_until` says when the destination may be tried again if it could not be
-        reached or asked us to slow down (its other messages are held back until then).
+        Its `hold_until` says when the destination may be tried again if the message is to be
+        tried again, or it could not be reached or asked us to slow down: its other messages
+        are held back until then, so none overtakes this one.
         """
         now = self.clock()
         status = None if response is None else response.status
@@ -424,7 +425,7 @@ class OutboxRelay:
             },
             values=values,
             seconds=0.0 if response is None else response.elapsed_seconds,
-            hold_until=retry_at if slow_down else None,
+            hold_until=retry_at if slow_down or verdict is Verdict.RETRY else None,
         )
 
     def _dead(self, message: _Loaded, error: str) -> _Outcome:

@@ -66,6 +66,31 @@ def test_server_error_is_retried_after_backoff_then_delivered(
     assert sorted(c or 0 for c in attempt_codes(runtime, exchange_id)) == [202, 503]
 
 
+def test_a_message_to_be_retried_is_not_overtaken_by_the_next_one(
+    runtime: Runtime, relays: Relays, destination: StandIn
+) -> None:
+    """A 500 for the first message holds back the second, claimed with it, until its retry."""
+    clock = Clock()
+    destination.status = 500
+    first = queue(runtime, destination.url, clock)
+    second = queue(runtime, destination.url, clock)
+    relay = relays(clock)
+
+    relay.drain()
+    assert outbox_row(runtime, first).attempts == 1
+    assert (outbox_row(runtime, second).status, outbox_row(runtime, second).attempts) == (
+        PENDING,
+        0,
+    )
+
+    destination.status = 202
+    clock.advance(1)
+    relay.drain()
+    clock.advance(1)
+    relay.drain()
+    assert [r.headers["Idempotency-Key"] for r in destination.received] == [first, second]
+
+
 def test_an_unreachable_destination_keeps_its_message_whatever_the_attempts(
     runtime: Runtime, relays: Relays
 ) -> None:
