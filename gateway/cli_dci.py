@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli_output import call_as, exit_if_refused
+from gateway.dci.schemas import NOTIFY_PATH
 
 dci_app = typer.Typer(
     no_args_is_help=True,
@@ -30,7 +31,7 @@ def subscribe(
     ],
     notify_url: Annotated[
         str | None,
-        typer.Option(help="Where the registry posts its notices (default: <url>/dci/notify)."),
+        typer.Option(help=f"Where the registry posts its notices (default: <url>{NOTIFY_PATH})."),
     ] = None,
     purpose: Annotated[str, typer.Option(help="Declared purpose.")] = "birth-registration",
     basis: Annotated[str, typer.Option("--basis", help="Legal basis.")] = "public-interest",
@@ -45,7 +46,7 @@ def subscribe(
         "purpose": purpose,
         "legal_basis": basis,
         "agreement": agreement,
-        "notify_url": notify_url or url.rstrip("/") + "/dci/notify",
+        "notify_url": notify_url or url.rstrip("/") + NOTIFY_PATH,
     }
     answer = call_as("admin", url, "POST", "/dci/subscriptions", json=given)
     exit_if_refused(answer, as_json, "admin")

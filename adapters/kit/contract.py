@@ -190,7 +190,7 @@ def check_content_type(adapter: Adapter, content_type: str | None) -> None:
     format gets read as another. The value is never echoed: it came from outside.
     """
     accepted = " or ".join(sorted(adapter.media_types))
-    parsed = _parse(content_type or "")
+    parsed = parse_content_type(content_type or "")
     if parsed is None:
         said = "is missing" if not (content_type or "").strip() else "is malformed"
         raise _unsupported(f"{CONTENT_TYPE} {said}; {adapter.name} reads {accepted}")
@@ -201,7 +201,7 @@ def check_content_type(adapter: Adapter, content_type: str | None) -> None:
         raise _unsupported(f"{adapter.name} reads UTF-8 only (charset=utf-8)")
 
 
-def _parse(value: str) -> tuple[str, list[str]] | None:
+def parse_content_type(value: str) -> tuple[str, list[str]] | None:
     """Return a Content-Type's media type and charsets, lower case, or None if malformed."""
     found = _MEDIA_TYPE.match(value)
     if found is None:

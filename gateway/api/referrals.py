@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
@@ -90,7 +91,7 @@ def guide_version(
 )
 async def publish_guide(request: Request, _: AdminDep, rt: RuntimeDep) -> PublishedGuide:
     body = await read_body(request, rt.settings)
-    return guides_of(rt).publish(from_json(body))
+    return await to_thread.run_sync(guides_of(rt).publish, from_json(body))  # a transaction
 
 
 @router.post(

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.kit.contract import parse_content_type
 from gateway import metrics
 from gateway.api.deps import bearer, runtime_of
 from gateway.api.errors import render
@@ -86,13 +87,9 @@ async def _read(
 
 def _check_content_type(value: str | None) -> None:
     """Refuse anything but SOAP 1.1's text/xml, in UTF-8 (415)."""
-    media_type, *parameters = (value or "").split(";")
-    charsets = [
-        p.split("=", 1)[1].strip().strip('"').lower()
-        for p in parameters
-        if p.strip().lower().startswith("charset=")
-    ]
-    if media_type.strip().lower() != SOAP_CONTENT_TYPE or any(c != "utf-8" for c in charsets):
+    parsed = parse_content_type(value or "")
+    media_type, charsets = parsed or ("", [])
+    if media_type != SOAP_CONTENT_TYPE or any(c != "utf-8" for c in charsets):
         problem = Problem("Content-Type", "a SOAP 1.1 request is text/xml; charset=utf-8")
         raise UnsupportedMediaTypeError("unsupported media type", [problem])
 

@@ -85,13 +85,3 @@ def keep_routes(session: Session, rows: Sequence[ReferralRoute]) -> None:
         return
     known = routes_of(session, rows[0].routing_id)
     session.add_all(row for row in rows if row.kind not in known)
-
-
-def route_of_exchange(session: Session, exchange_id: str) -> tuple[ReferralRoute, int] | None:
-    """Return the referral an exchange carried, and the guide version that routed it."""
-    found = session.execute(
-        select(ReferralRoute, InterviewRouting.guide_version)
-        .join(InterviewRouting, InterviewRouting.id == ReferralRoute.routing_id)
-        .where(ReferralRoute.exchange_id == exchange_id)
-    ).first()
-    return None if found is None else (found[0], found[1])

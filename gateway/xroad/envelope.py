@@ -19,6 +19,7 @@ import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +115,10 @@ class SoapRequest:
         return headers
 
 
-_validator: XsdValidator | None = None
-
-
+@cache
 def validator() -> XsdValidator:
     """Return the compiled X-Road and gateway header schema (built once, from local files)."""
-    global _validator
-    if _validator is None:
-        _validator = XsdValidator(SCHEMAS, "gateway.xsd")
-    return _validator
+    return XsdValidator(SCHEMAS, "gateway.xsd")
 
 
 def read_request(body: bytes, *, max_bytes: int) -> SoapRequest:
@@ -135,12 +131,14 @@ def read_request(body: bytes, *, max_bytes: int) -> SoapRequest:
         )
     header, message = _parts(root)
     headers, problems = _headers(header)
-    problems.extend(first_problems(_must_understand(header)))
+    not_understood = first_problems(_must_understand(header))
+    problems.extend(not_understood)
     client = _identifier(headers["client"]) if "client" in headers else None
     service = _identifier(headers["service"]) if "service" in headers else None
     problems.extend(_addressing(client, service))
     if problems:
-        error = MustUnderstandError if _all_must_understand(problems) else EnvelopeError
+        only = len(not_understood) == len(problems)  # nothing else is wrong
+        error = MustUnderstandError if only else EnvelopeError
         raise error("the X-Road headers are invalid", problems)
     assert client is not None and service is not None
     return SoapRequest(
@@ -243,10 +241,6 @@ def _must_understand(header: Any) -> Iterator[Problem]:
         if element.get(_MUST_UNDERSTAND, "0").strip() in ("1", "true"):
             local = etree.QName(element).localname
             yield Problem(f"{HEADER}/{local}", "is marked mustUnderstand and is not understood")
-
-
-def _all_must_understand(problems: list[Problem]) -> bool:
-    return all(p.message.endswith("not understood") for p in problems)
 
 
 def _text(element: Any) -> str:

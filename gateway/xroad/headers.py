@@ -56,11 +56,6 @@ class RestHeaders:
         return [(k.lower().encode(), v.encode()) for k, v in values.items() if v is not None]
 
 
-def present(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """Tell whether a request carries any X-Road header (cheaply, on every request)."""
-    return any(name in _NAMES for name, _ in headers)
-
-
 def read(headers: Iterable[tuple[bytes, bytes]]) -> RestHeaders:
     """Read the X-Road headers from ASGI's raw headers; raise naming each bad one."""
     found: dict[str, str] = {}
