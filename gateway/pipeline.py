@@ -35,6 +35,7 @@ from gateway.audit import record as audit_record
 from gateway.audit import repository as audit_log
 from gateway.audit.record import ALLOWED, DENIED, INVALID, Record
 from gateway.canonical import Envelope, Payload
+from gateway.canonical.categories import CategoryWithheldError
 from gateway.canonical.json import canonical_json
 from gateway.crypto import BodySealer, Pseudonymiser, sha256_hex
 from gateway.delivery import repository as outbox
@@ -288,7 +289,8 @@ class ExchangeService:
         if isinstance(read, Refused):
             raise read.error
         with self.db.dry_run() as connection:
-            return self._decide(connection, Known(connection, [], read.subjects), read)
+            decision = self._decide(connection, Known(connection, [], read.subjects), read)
+        return _minimised(decision, read.payload)[0]
 
     def _decide_to_queue(
         self, batch: Batch, known: Known, registered: Registered, read: Parsed | Refused
@@ -301,12 +303,7 @@ class ExchangeService:
             raise read.error
         decision = self._decide(batch.connection, known, read)  # 3. decide
         key = (read.source.id, read.envelope.idempotency_key)
-        minimised = None
-        if decision.allowed:
-            try:
-                minimised = read.payload.minimised(decision.categories)  # 4. minimise
-            except ValueError:  # the payload cannot go without a category the rule withheld
-                decision = replace(decision, allowed=False, reasons=(CATEGORY_WITHHELD,))
+        decision, minimised = _minimised(decision, read.payload)  # 4. minimise
         if minimised is None:
             denied = self._record(read, decision, DENIED)
             hints = self.policy.what_would_be_accepted(read.envelope, denied.reasons)
@@ -482,6 +479,17 @@ class ExchangeService:
             destination_jurisdiction=None if destination is None else destination.jurisdiction,
             mapping_version=addressed.mapping_version,
         )
+
+
+def _minimised(decision: Decision, payload: Payload) -> tuple[Decision, Payload | None]:
+    """Return what may be sent of an allowed payload; a payload that cannot go without a
+    category the decision withheld turns the decision into a denial (CATEGORY_WITHHELD)."""
+    if not decision.allowed:
+        return decision, None
+    try:
+        return decision, payload.minimised(decision.categories)
+    except CategoryWithheldError:
+        return replace(decision, allowed=False, reasons=(CATEGORY_WITHHELD,)), None
 
 
 def _idempotency_key(read: Parsed | Refused) -> tuple[str, str] | None:

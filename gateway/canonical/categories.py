@@ -20,6 +20,19 @@ class DataCategory(StrEnum):
     PROTECTION = "protection"
 
 
+class CategoryWithheldError(ValueError):
+    """A payload cannot be sent without a category the decision withheld (it is denied)."""
+
+
+def needs(allowed: frozenset[DataCategory], needed: set[DataCategory], what: str) -> None:
+    """Refuse to minimise a payload to less than it cannot go without (`what` names it)."""
+    if not needed <= allowed:
+        *first, last = sorted(needed)
+        names = f"{', '.join(first)} and {last}" if first else last
+        noun = "categories" if first else "category"
+        raise CategoryWithheldError(f"a {what} cannot be sent without the {names} {noun}")
+
+
 SENSITIVE_CATEGORIES = frozenset(
     {
         DataCategory.SPECIFIC_NEEDS,

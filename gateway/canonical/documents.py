@@ -18,7 +18,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from gateway.canonical.categories import DataCategory
+from gateway.canonical.categories import DataCategory, needs
 from gateway.canonical.person import Canonical, Identifier, IdentityDocument, Person
 from gateway.canonical.text import Text
 
@@ -54,12 +54,6 @@ class RequestStatus(StrEnum):
     REFUSED = "refused"
 
 
-def _needs(allowed: frozenset[DataCategory], needed: set[DataCategory], what: str) -> None:
-    if not needed <= allowed:
-        names = ", ".join(sorted(needed))
-        raise ValueError(f"a {what} cannot be sent without the {names} categories")
-
-
 class DocumentRequest(Canonical):
     """Ask the authority to issue one document to one person.
 
@@ -88,7 +82,7 @@ class DocumentRequest(Canonical):
 
     def minimised(self, allowed: frozenset[DataCategory]) -> DocumentRequest:
         needed = {DataCategory.IDENTITY, DataCategory.LEGAL_STATUS, DataCategory.IDENTIFIERS}
-        _needs(allowed, needed, "document request")
+        needs(allowed, needed, "document request")
         return self.model_copy(update={"person": self.person.minimised(allowed)})
 
 
@@ -118,7 +112,7 @@ class DocumentStatus(Canonical):
         return self.person.categories() | {DataCategory.LEGAL_STATUS, DataCategory.IDENTIFIERS}
 
     def minimised(self, allowed: frozenset[DataCategory]) -> DocumentStatus:
-        _needs(allowed, {DataCategory.LEGAL_STATUS, DataCategory.IDENTIFIERS}, "document status")
+        needs(allowed, {DataCategory.LEGAL_STATUS, DataCategory.IDENTIFIERS}, "document status")
         return self.model_copy(update={"person": self.person.minimised(allowed)})
 
 
@@ -141,7 +135,7 @@ class DocumentValidityCheck(Canonical):
         return frozenset({DataCategory.IDENTIFIERS})
 
     def minimised(self, allowed: frozenset[DataCategory]) -> DocumentValidityCheck:
-        _needs(allowed, {DataCategory.IDENTIFIERS}, "validity check")
+        needs(allowed, {DataCategory.IDENTIFIERS}, "validity check")
         return self
 
 
@@ -164,5 +158,5 @@ class DocumentValidity(Canonical):
         return frozenset({DataCategory.IDENTIFIERS})
 
     def minimised(self, allowed: frozenset[DataCategory]) -> DocumentValidity:
-        _needs(allowed, {DataCategory.IDENTIFIERS}, "validity answer")
+        needs(allowed, {DataCategory.IDENTIFIERS}, "validity answer")
         return self

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from pydantic import Field, model_validator
 
-from gateway.canonical.categories import DataCategory
+from gateway.canonical.categories import DataCategory, needs
 from gateway.canonical.countries import Country
 from gateway.canonical.person import Canonical, Identifier, Person
 from gateway.canonical.text import Text
@@ -56,8 +56,7 @@ class BirthEvent(Canonical):
         return frozenset(found)
 
     def minimised(self, allowed: frozenset[DataCategory]) -> BirthEvent:
-        if DataCategory.BIRTH not in allowed:
-            raise ValueError("a birth event cannot be sent without the birth category")
+        needs(allowed, {DataCategory.BIRTH}, "birth event")
         return self.model_copy(
             update={
                 "child": self.child.minimised(allowed),
@@ -88,8 +87,7 @@ class BirthRegistration(Canonical):
         return self.child.categories() | {DataCategory.BIRTH}
 
     def minimised(self, allowed: frozenset[DataCategory]) -> BirthRegistration:
-        if not {DataCategory.BIRTH, DataCategory.IDENTIFIERS} <= allowed:
-            raise ValueError("a registration needs the birth and identifiers categories")
+        needs(allowed, {DataCategory.BIRTH, DataCategory.IDENTIFIERS}, "birth registration")
         return self.model_copy(update={"child": self.child.minimised(allowed)})
 
 

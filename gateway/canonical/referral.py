@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from gateway.canonical.categories import DataCategory
+from gateway.canonical.categories import DataCategory, needs
 from gateway.canonical.person import Canonical, Person
 from gateway.canonical.text import Text
 
@@ -95,8 +95,8 @@ class Referral(Canonical):
     def minimised(self, allowed: frozenset[DataCategory]) -> Referral:
         # Why: the kind cannot be dropped, and an asylum referral says the person seeks
         # protection; without that category it must not go at all.
-        if self.kind is ReferralKind.ASYLUM and DataCategory.PROTECTION not in allowed:
-            raise ValueError("an asylum referral cannot be sent without the protection category")
+        if self.kind is ReferralKind.ASYLUM:
+            needs(allowed, {DataCategory.PROTECTION}, "asylum referral")
         reasons = self.reasons if DataCategory.SPECIFIC_NEEDS in allowed else []
         return self.model_copy(
             update={"person": self.person.minimised(allowed), "reasons": list(reasons)}

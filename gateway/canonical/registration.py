@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import Field, model_validator
 
-from gateway.canonical.categories import DataCategory
+from gateway.canonical.categories import DataCategory, needs
 from gateway.canonical.person import Canonical, Person
 from gateway.canonical.text import Text
 
@@ -40,8 +40,7 @@ class Registration(Canonical):
         return frozenset(found)
 
     def minimised(self, allowed: frozenset[DataCategory]) -> Registration:
-        if DataCategory.IDENTITY not in allowed:
-            raise ValueError("a registration cannot be sent without the identity category")
+        needs(allowed, {DataCategory.IDENTITY}, "registration")
         return self.model_copy(
             update={
                 "person": self.person.minimised(allowed),
