@@ -31,6 +31,7 @@ from gateway.demo.server import ServedGateway
 from gateway.envelope import to_headers
 from gateway.runtime import Runtime
 from gateway.systems import SystemSpec
+from tests.fixtures.exchanges import queued, recorded
 from tests.fixtures.policies import agreement, policy_folder
 from tests.registrations.conftest import OFFICES_AGREEMENT
 
@@ -198,9 +199,10 @@ def test_a_progres_referral_of_an_unaccompanied_child_reaches_primero_as_a_case(
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert accepted["status"] == "awaiting-approval"  # specific needs wait for the DPO
+    exchange_id = accepted["exchange_id"]
+    assert queued(served.runtime) == {exchange_id: "awaiting-approval"}  # the relay never claims it
     assert receivers[PRIMERO].received == []
     dpo = {"Authorization": f"Bearer {served.runtime.settings.resolved_dpo_token()}"}
-    exchange_id = accepted["exchange_id"]
     approved = httpx.post(
         f"{served.url}/dpo/approvals/{exchange_id}/approve", headers=dpo, timeout=30
     )
@@ -255,6 +257,8 @@ def test_a_referral_primero_cannot_take_is_refused_before_anything_is_queued(
     )
     assert response.status_code == 422, response.text
     assert "Achol" not in response.text
+    assert recorded(served.runtime) == {response.headers["X-Exchange-Id"]: "invalid"}
+    assert queued(served.runtime) == {}  # committed before the answer, as a queued one would be
     assert receivers[PRIMERO].received == []
 
 

@@ -21,7 +21,6 @@ from adapters.kit.xml import parse_xml
 from adapters.opencrvs import OpenCrvsAdapter
 from adapters.progres import ProgresAdapter
 from adapters.registry import AdapterRegistry
-from gateway import systems
 from gateway.config import Settings
 from gateway.demo.server import ServedGateway
 from gateway.demo.standins import StandIn
@@ -59,8 +58,7 @@ def served(settings: Settings) -> Iterator[Served]:
         SystemSpec(id=REGISTRATION, name="Registration", adapter="progres"),
         SystemSpec(id=CIVIL_REGISTRY, name="Civil", adapter="opencrvs", endpoint=standins[1].url),
     ]
-    with runtime.db.unit_of_work() as session:
-        credentials = {s.id: systems.register(session, s, runtime.sealer)[1] for s in specs}
+    credentials = {spec.id: runtime.systems.register(spec)[1] for spec in specs}
     gateway = ServedGateway(runtime).start()
     yield Served(gateway.url, credentials)
     gateway.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from importlib.resources import files
 from typing import Any
 
@@ -14,7 +13,13 @@ from adapters.legacy import LegacyRegistrationAdapter, samples
 from adapters.legacy.row import SCHEME
 from gateway.canonical import LegalStatus, Sex
 from gateway.canonical.registration import REGISTRATION, Registration
-from gateway.errors import MAX_PROBLEMS, EnvelopeError, ParseError, UnsupportedMediaTypeError
+from gateway.errors import (
+    COUNT_LIMIT,
+    MAX_PROBLEMS,
+    EnvelopeError,
+    ParseError,
+    UnsupportedMediaTypeError,
+)
 
 adapter = LegacyRegistrationAdapter()
 
@@ -112,14 +117,12 @@ def test_every_problem_is_named_by_column_and_never_echoes_the_value() -> None:
         b"",
     ],
 )
-def test_hostile_rows_are_refused_quickly_and_bounded(hostile: bytes) -> None:
-    started = time.process_time()
-
+def test_hostile_rows_are_refused_and_bounded(hostile: bytes) -> None:
     with pytest.raises(ParseError) as refused:
         adapter.parse(REGISTRATION, hostile)
 
     assert len(refused.value.problems) <= MAX_PROBLEMS
-    assert time.process_time() - started < 5  # generous: bounded, not timed
+    assert refused.value.problem_count <= COUNT_LIMIT  # counting stops too: bounded work
 
 
 def test_a_wrong_message_type_or_media_type_is_refused() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -44,9 +43,11 @@ def test_an_import_killed_midway_resumes_and_decides_every_row_once(
             rows_done(runtime) < rows // 4 and child.poll() is None and time.monotonic() < deadline
         ):
             time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
+        exited_early = child.poll() is not None
+        child.kill()
     finally:
         output = child.communicate(timeout=60)[0].decode()
+    assert not exited_early, f"the import ended ({child.returncode}) before the kill:\n{output}"
     assert child.returncode == -signal.SIGKILL, output
     interrupted = rows_done(runtime)
     assert rows // 4 <= interrupted < rows, output

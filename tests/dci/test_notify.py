@@ -22,13 +22,14 @@ from gateway.audit.repository import stored
 from gateway.cli_dci import dci_app
 from gateway.config import Settings
 from gateway.demo.flow import wait_for
+from gateway.demo.server import ServedGateway
 from gateway.demo.standins import StandIn
 from gateway.runtime import Runtime
 from gateway.store.models import ExchangeRecord
 from gateway.systems import SystemSpec
 from tests.api.test_openapi import Answer, Conformance
-from tests.dci.conftest import Served
 from tests.dci.registry import BRN, PROGRES_ID, StandInDciRegistry, notice, person
+from tests.fixtures.exchanges import queued, recorded
 from tests.fixtures.network import connect, read_answer
 
 CRVS, PROGRES, OTHER = "crvs-national", "unhcr-progres", "embassy-ssd"
@@ -61,7 +62,7 @@ class World:
 
 
 @pytest.fixture
-def world(gateway: Served, registry: StandInDciRegistry) -> Iterator[World]:
+def world(gateway: ServedGateway, registry: StandInDciRegistry) -> Iterator[World]:
     progres = StandIn("progres").start()
     specs = [
         SystemSpec(
@@ -78,8 +79,7 @@ def world(gateway: Served, registry: StandInDciRegistry) -> Iterator[World]:
         SystemSpec(id=OTHER, name="Embassy", adapter="opencrvs", jurisdiction="SSD"),
     ]
     runtime = gateway.runtime
-    with runtime.db.unit_of_work() as session:
-        credentials = {s.id: systems.register(session, s, runtime.sealer)[1] for s in specs}
+    credentials = {spec.id: runtime.systems.register(spec)[1] for spec in specs}
     admin = {"Authorization": f"Bearer {runtime.settings.resolved_admin_token()}"}
     yield World(gateway.url, runtime, registry, progres, credentials, admin)
     progres.stop()
@@ -138,6 +138,8 @@ def test_only_the_subscribed_registry_may_notify(world: World) -> None:
     assert stranger.status_code == 401
     other = world.registry.notify(world.credentials[OTHER], body)
     assert other.status_code == 403
+    assert recorded(world.runtime) == {stranger.headers["X-Exchange-Id"]: "invalid"}
+    assert queued(world.runtime) == {}  # committed before the answers, as a queued one would be
     assert world.progres.hits == 0
 
 
@@ -161,6 +163,7 @@ def test_a_bad_notice_is_refused_naming_the_element_and_recorded(
     assert any(location in p["location"] for p in problems), problems
     assert BRN not in answer.text and "Martinez" not in answer.text
     assert world.record(answer.headers["X-Exchange-Id"]).decision == "invalid"
+    assert queued(world.runtime) == {}
     assert world.progres.hits == 0
 
 

@@ -16,10 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import systems
 from gateway.config import Settings
+from gateway.demo.server import ServedGateway
 from gateway.systems import SystemSpec
-from tests.dci.conftest import Served
 from tests.dci.registry import BRN, StandInDciRegistry
 from tests.fixtures.policies import agreement, policy_folder
 
@@ -78,7 +77,7 @@ class Asking:
 
 
 @pytest.fixture
-def asking(gateway: Served, registry: StandInDciRegistry) -> Iterator[Asking]:
+def asking(gateway: ServedGateway, registry: StandInDciRegistry) -> Iterator[Asking]:
     specs = [
         SystemSpec(
             id=REGISTRY,
@@ -90,8 +89,7 @@ def asking(gateway: Served, registry: StandInDciRegistry) -> Iterator[Asking]:
         SystemSpec(id=AUTHORITY, name="Refugee affairs", adapter="opencrvs", jurisdiction="KEN"),
     ]
     runtime = gateway.runtime
-    with runtime.db.unit_of_work() as session:
-        credentials = {s.id: systems.register(session, s, runtime.sealer)[1] for s in specs}
+    credentials = {spec.id: runtime.systems.register(spec)[1] for spec in specs}
     yield Asking(gateway.url, registry, credentials[AUTHORITY])
 
 

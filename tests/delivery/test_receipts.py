@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
@@ -40,13 +40,6 @@ def registry() -> AdapterRegistry:
     return built
 
 
-@pytest.fixture
-def destination() -> Iterator[Destination]:
-    server = Destination()
-    yield server
-    server.stop()
-
-
 def _send(
     runtime: Runtime,
     relays: Relays,
@@ -61,10 +54,10 @@ def _send(
 
 
 def test_the_receipt_in_the_body_is_kept_with_the_delivery(
-    runtime: Runtime, relays: Relays, registry: AdapterRegistry, destination: Destination
+    runtime: Runtime, relays: Relays, registry: AdapterRegistry, applying: Destination
 ) -> None:
-    destination.status, destination.answer = 201, b'{"number": "' + b"9" * 200 + b'"}'
-    exchange_id = _send(runtime, relays, registry, destination)
+    applying.status, applying.answer = 201, b'{"number": "' + b"9" * 200 + b'"}'
+    exchange_id = _send(runtime, relays, registry, applying)
 
     assert outbox_row(runtime, exchange_id).status == DELIVERED
     with runtime.db.reading() as session:
@@ -73,35 +66,35 @@ def test_the_receipt_in_the_body_is_kept_with_the_delivery(
 
 
 def test_a_fault_inside_a_200_is_a_dead_letter_with_its_reason(
-    runtime: Runtime, relays: Relays, registry: AdapterRegistry, destination: Destination
+    runtime: Runtime, relays: Relays, registry: AdapterRegistry, applying: Destination
 ) -> None:
-    destination.status, destination.answer = 200, b'{"fault": "schema_violation"}'
-    exchange_id = _send(runtime, relays, registry, destination)
+    applying.status, applying.answer = 200, b'{"fault": "schema_violation"}'
+    exchange_id = _send(runtime, relays, registry, applying)
 
     row = outbox_row(runtime, exchange_id)
     assert (row.status, row.last_error) == (DEAD, "rejected: schema_violation")
 
 
 def test_later_is_retried_and_an_unreadable_answer_is_never_called_delivered(
-    runtime: Runtime, relays: Relays, registry: AdapterRegistry, destination: Destination
+    runtime: Runtime, relays: Relays, registry: AdapterRegistry, applying: Destination
 ) -> None:
-    destination.status, destination.answer = 200, b'{"busy": true}'
-    later = _send(runtime, relays, registry, destination)
+    applying.status, applying.answer = 200, b'{"busy": true}'
+    later = _send(runtime, relays, registry, applying)
     assert (outbox_row(runtime, later).status, outbox_row(runtime, later).last_error) == (
         PENDING,
         "later: busy",
     )
 
-    destination.answer = b"<html>not json</html>"  # to another destination: none waits
-    unreadable = _send(runtime, relays, registry, destination, "dst-2")
+    applying.answer = b"<html>not json</html>"  # to another destination: none waits
+    unreadable = _send(runtime, relays, registry, applying, "dst-2")
     row = outbox_row(runtime, unreadable)
     assert (row.status, row.last_error) == (DEAD, "answer_unreadable")
 
 
 def test_without_a_reader_the_status_alone_decides(
-    runtime: Runtime, relays: Relays, destination: Destination
+    runtime: Runtime, relays: Relays, applying: Destination
 ) -> None:
-    destination.status, destination.answer = 200, b'{"fault": "ignored"}'
+    applying.status, applying.answer = 200, b'{"fault": "ignored"}'
     plain = AdapterRegistry.from_factories({"opencrvs": OpenCrvsAdapter})
-    exchange_id = _send(runtime, relays, plain, destination)
+    exchange_id = _send(runtime, relays, plain, applying)
     assert outbox_row(runtime, exchange_id).status == DELIVERED

@@ -7,9 +7,6 @@ Primero instance, the others receive referrals in the border system's shape too.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +19,13 @@ from adapters.border import BorderAdapter
 from adapters.primero import PrimeroAdapter
 from adapters.progres import ProgresAdapter
 from adapters.registry import AdapterRegistry
-from gateway import systems
-from gateway.api import referrals, server
-from gateway.api.app import create_app
 from gateway.config import Settings
+from gateway.demo.server import ServedGateway
 from gateway.demo.standins import StandIn
 from gateway.runtime import Runtime
 from gateway.systems import SystemSpec
 from tests.fixtures.policies import agreement, policy_folder
-from tests.referrals.helpers import sample_guide_text
+from tests.referrals.helpers import guide_doc
 
 BORDER = "uto-border"
 NAME = BorderAdapter.name
@@ -111,51 +106,29 @@ class Border:
         return httpx.post(f"{self.url}/referrals/guide", content=body, headers=headers, timeout=30)
 
 
-def serve(runtime: Runtime) -> tuple[server.ReadyServer, threading.Thread, str]:
-    """Serve the app with the referral routes, as `gateway serve` would once they are listed."""
-    app = create_app(runtime)
-    if not any(getattr(r, "path", "") == "/referrals/interview" for r in app.routes):
-        app.include_router(referrals.router)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    ready = server.ReadyServer(server.config(app, runtime.settings))
-    thread = threading.Thread(target=ready.run, kwargs={"sockets": [sock]}, name="gateway-http")
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not ready.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the gateway did not start"
-        time.sleep(0.02)
-    return ready, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.fixture
 def border(settings: Settings) -> Iterator[Border]:
     runtime = Runtime.build(settings, adapters=adapters())
-    ready, thread, url = serve(runtime)
-    env = Border(runtime, url)
+    served = ServedGateway(runtime).start()
+    env = Border(runtime, served.url)
     try:
         env.standins = {name: StandIn(name).start() for name in AUTHORITIES}
-        with runtime.db.unit_of_work() as session:
-            for name, adapter in AUTHORITIES.items():
-                spec = SystemSpec(
-                    id=name,
-                    name=name,
-                    adapter=adapter,
-                    endpoint=env.standins[name].url,
-                    jurisdiction=settings.host_jurisdiction,
-                )
-                systems.register(session, spec, runtime.sealer)
-            border_spec = SystemSpec(
-                id=BORDER,
-                name="Border guard",
-                adapter=NAME,
+        for name, adapter in AUTHORITIES.items():
+            spec = SystemSpec(
+                id=name,
+                name=name,
+                adapter=adapter,
+                endpoint=env.standins[name].url,
                 jurisdiction=settings.host_jurisdiction,
             )
-            env.credential = systems.register(session, border_spec, runtime.sealer)[1]
+            runtime.systems.register(spec)
+        border_spec = SystemSpec(
+            id=BORDER, name="Border guard", adapter=NAME, jurisdiction=settings.host_jurisdiction
+        )
+        env.credential = runtime.systems.register(border_spec)[1]
         yield env
     finally:
-        ready.should_exit = True
-        thread.join(timeout=15)
+        served.stop()
         for standin in env.standins.values():
             standin.stop()
 
@@ -163,22 +136,8 @@ def border(settings: Settings) -> Iterator[Border]:
 @pytest.fixture
 def published(border: Border) -> Border:
     """The gateway with the sample guide (version 1) published."""
-    import yaml
-
-    document = yaml.safe_load(sample_guide_text())
     answer = httpx.post(
-        f"{border.url}/referrals/guide", json=_jsonable(document), headers=border.admin, timeout=30
+        f"{border.url}/referrals/guide", json=guide_doc(), headers=border.admin, timeout=30
     )
     assert answer.status_code == 201, answer.text
     return border
-
-
-def _jsonable(value: Any) -> Any:
-    """YAML reads dates as dates: write them as JSON does."""
-    import datetime as dt
-
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, dt.date) else value

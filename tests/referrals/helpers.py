@@ -6,6 +6,8 @@ import datetime as dt
 from importlib.resources import files
 from typing import Any
 
+import yaml
+
 from gateway.canonical.interview import IdentificationInterview
 from gateway.referrals.guide import ReferenceGuide, from_yaml
 
@@ -14,6 +16,21 @@ ON = dt.date(2026, 3, 2)
 
 def sample_guide_text() -> bytes:
     return files("policies").joinpath("reference-guide.yaml").read_bytes()
+
+
+def guide_doc(**changes: Any) -> dict[str, Any]:
+    """The sample guide as a JSON document (YAML's dates written as JSON writes them)."""
+    doc: dict[str, Any] = _jsonable(yaml.safe_load(sample_guide_text()))
+    doc.update(changes)
+    return doc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def sample_guide(**changes: Any) -> ReferenceGuide:

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
-import yaml
 from sqlalchemy import select
 
 from gateway.store.models import InterviewRouting
-from tests.referrals.conftest import Border, _jsonable
-from tests.referrals.helpers import child_doc, sample_guide_text
-
-
-def guide_doc(**changes: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = _jsonable(yaml.safe_load(sample_guide_text()))
-    doc.update(changes)
-    return doc
+from tests.referrals.conftest import Border
+from tests.referrals.helpers import child_doc, guide_doc
 
 
 def get(border: Border, path: str, **headers: str) -> httpx.Response:

@@ -5,9 +5,6 @@ The authority is a real HTTP server on 127.0.0.1 (a stand-in) that records what 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +12,8 @@ import pytest
 
 from adapters.immigration import ImmigrationAdapter
 from adapters.registry import AdapterRegistry
-from gateway import systems
-from gateway.api import server
-from gateway.api.app import create_app
 from gateway.config import Settings
+from gateway.demo.server import ServedGateway
 from gateway.demo.standins import StandIn
 from gateway.runtime import Runtime
 from gateway.systems import SystemSpec
@@ -65,29 +60,18 @@ def gateway(settings: Settings) -> Iterator[XRoadGateway]:
     registry = AdapterRegistry.from_factories({"immigration": ImmigrationAdapter})
     runtime = Runtime.build(settings, adapters=registry)
     authority = StandIn(DESTINATION).start()
-    with runtime.db.unit_of_work() as session:
-        specs = [
-            SystemSpec(id=SOURCE, name="Border office", adapter="immigration", jurisdiction="KEN"),
-            SystemSpec(
-                id=DESTINATION,
-                name="Immigration authority",
-                adapter="immigration",
-                endpoint=authority.url,
-                jurisdiction="KEN",
-            ),
-        ]
-        credentials = [systems.register(session, spec, runtime.sealer)[1] for spec in specs]
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    served = server.ReadyServer(server.config(create_app(runtime), settings))
-    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not served.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the gateway did not start"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    yield XRoadGateway(runtime, url, authority, *credentials)
-    served.should_exit = True
-    thread.join(timeout=15)
+    specs = [
+        SystemSpec(id=SOURCE, name="Border office", adapter="immigration", jurisdiction="KEN"),
+        SystemSpec(
+            id=DESTINATION,
+            name="Immigration authority",
+            adapter="immigration",
+            endpoint=authority.url,
+            jurisdiction="KEN",
+        ),
+    ]
+    credentials = [runtime.systems.register(spec)[1] for spec in specs]
+    served = ServedGateway(runtime).start()
+    yield XRoadGateway(runtime, served.url, authority, *credentials)
+    served.stop()
     authority.stop()

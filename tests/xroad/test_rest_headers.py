@@ -7,6 +7,7 @@ import uuid
 import httpx
 
 from gateway.envelope import to_headers
+from tests.fixtures.exchanges import queued, recorded
 from tests.xroad.support import (
     AGREEMENT_ID,
     BASIS,
@@ -84,6 +85,8 @@ def test_a_system_naming_another_client_is_refused_before_its_body_is_read(
             "message": "its SUBSYSTEM part must be the calling system's id",
         }
     ]
+    assert recorded(gateway.runtime) == {}  # refused before the pipeline: no attempt to record
+    assert queued(gateway.runtime) == {}  # committed before the answer, as a queued one would be
     assert gateway.authority.hits == 0
 
 

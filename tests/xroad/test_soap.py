@@ -15,6 +15,7 @@ from zeep.transports import Transport
 from gateway.demo.flow import wait_for
 from gateway.store.models import ExchangeRecord
 from gateway.xroad.envelope import GATEWAY, SOAP_ENV, XROAD
+from tests.fixtures.exchanges import queued, recorded
 from tests.xroad.support import (
     AGREEMENT_ID,
     BASIS,
@@ -166,6 +167,7 @@ def test_a_bad_header_is_a_client_fault_naming_it_and_is_recorded(gateway: XRoad
         recorded = detail.findtext(f"{{{GATEWAY}}}exchangeId")
         assert (record.id, record.decision) == (recorded, "invalid")
     assert len(records(gateway)) == len(BAD_HEADERS)
+    assert queued(gateway.runtime) == {}
     assert gateway.authority.hits == 0
 
 
@@ -196,6 +198,8 @@ def test_the_client_must_be_the_calling_system(gateway: XRoadGateway) -> None:
 
     code, reason, _, _ = fault_of(answer)
     assert (answer.status_code, code, reason) == (403, "SOAP-ENV:Client", "forbidden")
+    assert list(recorded(gateway.runtime).values()) == ["invalid"]
+    assert queued(gateway.runtime) == {}  # committed before the answer, as a queued one would be
     assert gateway.authority.hits == 0
 
 
@@ -223,6 +227,9 @@ def test_a_denial_is_a_fault_with_the_policy_reasons(gateway: XRoadGateway) -> N
     code, reason, _, detail = fault_of(answer)
     assert (answer.status_code, code, reason) == (403, "SOAP-ENV:Client", "denied")
     assert detail.findtext(f"{{{GATEWAY}}}policyReason")
+    exchange_id = detail.findtext(f"{{{GATEWAY}}}exchangeId")
+    assert recorded(gateway.runtime) == {exchange_id: "denied"}
+    assert queued(gateway.runtime) == {}  # committed before the answer, as a queued one would be
     assert gateway.authority.hits == 0
 
 
@@ -233,7 +240,9 @@ def test_the_wsdl_names_one_operation_per_message_type_and_serves_its_schemas(
 
     ns = {"w": "http://schemas.xmlsoap.org/wsdl/", "xs": "http://www.w3.org/2001/XMLSchema"}
     assert sorted(wsdl.xpath("w:portType/w:operation/@name", namespaces=ns)) == sorted(OPERATIONS)
-    for location in wsdl.xpath("w:types/xs:schema/xs:import/@schemaLocation", namespaces=ns):
+    locations = wsdl.xpath("w:types/xs:schema/xs:import/@schemaLocation", namespaces=ns)
+    assert locations, "the WSDL imports no schema"
+    for location in locations:
         assert location.startswith(gateway.url)
         assert httpx.get(location).status_code == 200
     for path in ("xroad/nothing.xsd", "xroad/SOURCES.md", "nobody/x.xsd", "xroad/..%2Fenvelope.py"):
