@@ -149,7 +149,7 @@ class Runtime:
                 adapters_in_use,
                 exchanges,
                 sealer,
-                HttpTransport(settings.delivery_timeout_seconds),
+                transport or HttpTransport(settings.delivery_timeout_seconds),
                 clock,
             ),
             log=TransparencyLog(db, master, settings.log_origin, clock),

@@ -175,7 +175,7 @@ SUCCESS_EXAMPLES: dict[str, Any] = {
         "digest": "3f4c9a0e5b6d7c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6",
         "published_at": "2026-12-01T18:26:13.512004Z",
     },
-    "GuideVersion": {"version": _GUIDE.version, "effective_from": "2026-01-01"},
+    "GuideVersion": {"version": _GUIDE.version, "effective_from": str(_GUIDE.effective_from)},
     "InterviewRouted": {
         "guide_version": _GUIDE.version,
         "replay": False,
